@@ -1,0 +1,173 @@
+"""rasid-data: validate, convert and describe annotated corpora.
+
+    rasid-data validate FILE.jsonl [FILE ...]
+    rasid-data convert --from conll|labelstudio|markup --to jsonl IN OUT
+    rasid-data convert --from jsonl --to conll|markup IN OUT
+    rasid-data stats FILE.jsonl [FILE ...]
+    rasid-data consistency FILE.jsonl [FILE ...] [--allow data/corpus/consistency_allow.tsv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from .schema import ATTACK_TYPES, ENTITY_LABELS, DataError, LabelSet, validate_file, write_jsonl
+
+
+def _labels(args) -> LabelSet:
+    ents = tuple(args.entity_labels.split(",")) if args.entity_labels else ENTITY_LABELS
+    types = tuple(args.attack_types.split(",")) if args.attack_types else ATTACK_TYPES
+    return LabelSet(ents, types)
+
+
+def cmd_validate(args) -> int:
+    total, bad = 0, 0
+    for f in args.files:
+        recs, problems = validate_file(f, _labels(args))
+        total += len(recs)
+        bad += len(problems)
+        for p in problems:
+            print(p)
+    print(f"{len(args.files)} file(s), {total} valid records, {bad} problem(s)", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def cmd_convert(args) -> int:
+    from . import convert, markup
+
+    src, dst = args.src, args.dst
+    if args.from_ == "jsonl":
+        records = convert.read_jsonl(src)
+    elif args.from_ == "conll":
+        records = convert.conll_to_jsonl(src)
+    elif args.from_ == "labelstudio":
+        records = convert.labelstudio_to_jsonl(src, text_key=args.text_key)
+    elif args.from_ == "markup":
+        records, errors = markup.compile_file(src)
+        if errors:
+            raise DataError(errors)
+    if args.to == "jsonl":
+        n = write_jsonl(records, dst)
+    elif args.to == "conll":
+        Path(dst).write_text(convert.jsonl_to_conll(records), encoding="utf-8")
+        n = len(records)
+    else:  # markup
+        out = []
+        for r in records:
+            rec = {k: v for k, v in r.items() if k not in ("text", "entities")}
+            rec["markup"] = markup.to_markup(r["text"], r.get("entities", []))
+            out.append(rec)
+        n = write_jsonl(out, dst)
+    print(f"wrote {n} records to {dst}", file=sys.stderr)
+    return 0
+
+
+def _hist(values: list[int], buckets=(1, 2, 3, 4, 6, 10)) -> str:
+    c = Counter()
+    for v in values:
+        key = next((f"{b}" if b == 1 or buckets[i - 1] + 1 == b else f"{buckets[i - 1] + 1}-{b}"
+                    for i, b in enumerate(buckets) if v <= b), f">{buckets[-1]}")
+        c[key] += 1
+    order = [f"{b}" if b == 1 or buckets[i - 1] + 1 == b else f"{buckets[i - 1] + 1}-{b}" for i, b in enumerate(buckets)] + [f">{buckets[-1]}"]
+    width = max(c.values(), default=1)
+    return "\n".join(f"    {k:>6} words {c[k]:>6} {'#' * max(1 if c[k] else 0, round(40 * c[k] / width))}" for k in order)
+
+
+def stats(records: list[dict]) -> str:
+    labels, types, theatres, lengths = Counter(), Counter(), Counter(), defaultdict(list)
+    counts_null, no_attack = Counter(), 0
+    for r in records:
+        theatres[r.get("theatre", "unknown")] += 1
+        if not r.get("attack_types"):
+            no_attack += 1
+        types.update(r.get("attack_types", []))
+        for e in r.get("entities", []):
+            labels[e["label"]] += 1
+            lengths[e["label"]].append(len(r["text"][e["start"] : e["end"]].split()))
+            if e["label"] in ("KILLED", "WOUNDED") and e.get("count") is None:
+                counts_null[e["label"]] += 1
+    words = [len(r["text"].split()) for r in records]
+    out = [f"segments: {len(records)}  (words per segment: min {min(words, default=0)}, "
+           f"mean {sum(words) / max(1, len(words)):.1f}, max {max(words, default=0)})"]
+    out.append("entities per label:")
+    out += [f"  {k:<10}{v:>7}" + (f"   ({counts_null[k]} with count null)" if k in counts_null else "") for k, v in labels.most_common()]
+    out.append("segments per attack type:")
+    out += [f"  {k:<16}{v:>7}" for k, v in types.most_common()] + [f"  {'(none)':<16}{no_attack:>7}"]
+    out.append("segments per theatre:")
+    out += [f"  {k:<16}{v:>7}" for k, v in sorted(theatres.items())]
+    for lab in sorted(lengths):
+        out.append(f"span length histogram, {lab}:")
+        out.append(_hist(lengths[lab]))
+    return "\n".join(out)
+
+
+def cmd_stats(args) -> int:
+    records = []
+    for f in args.files:
+        recs, problems = validate_file(f, _labels(args))
+        if problems:
+            raise DataError(problems)
+        records += recs
+    print(stats(records))
+    return 0
+
+
+def cmd_consistency(args) -> int:
+    from .consistency import find_disagreements, load_allowlist
+
+    records = []
+    for f in args.files:
+        recs, problems = validate_file(f, _labels(args))
+        if problems:
+            raise DataError(problems)
+        records += recs
+    allow = load_allowlist(args.allow) if args.allow else {}
+    rows = find_disagreements(records, allow)
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False))
+    print(f"{len(rows)} unexplained disagreement(s)", file=sys.stderr)
+    return 1 if rows else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="rasid-data", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--entity-labels", help="comma-separated entity labels (default: the schema's)")
+    common.add_argument("--attack-types", help="comma-separated attack types (default: the schema's)")
+    p = sub.add_parser("validate", parents=[common], help="report every schema violation as file:line: reason")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(fn=cmd_validate)
+    p = sub.add_parser("convert", help="convert between JSONL, CoNLL/BIO, Label Studio and markup")
+    p.add_argument("--from", dest="from_", required=True, choices=["jsonl", "conll", "labelstudio", "markup"])
+    p.add_argument("--to", required=True, choices=["jsonl", "conll", "markup"])
+    p.add_argument("--text-key", default="text", help="Label Studio: the data field holding the text")
+    p.add_argument("src")
+    p.add_argument("dst")
+    p.set_defaults(fn=cmd_convert)
+    p = sub.add_parser("stats", parents=[common], help="counts per label, attack type, theatre; span lengths")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(fn=cmd_stats)
+    p = sub.add_parser("consistency", parents=[common], help="strings annotated in one place but not another")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--allow", help="TSV of explained disagreements: string<TAB>reason")
+    p.set_defaults(fn=cmd_consistency)
+    args = ap.parse_args(argv)
+    if getattr(args, "cmd", None) == "convert" and args.from_ == "jsonl" and args.to == "jsonl":
+        ap.error("--from jsonl --to jsonl converts nothing")
+    try:
+        return args.fn(args)
+    except DataError as exc:
+        print(f"rasid-data: invalid data:\n{exc}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError) as exc:
+        print(f"rasid-data: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""rasid-predict: batch inference over JSONL, CSV or Parquet, resumable.
+
+    rasid-predict --model DIR --input articles.jsonl --output predictions.jsonl
+    rasid-predict --model DIR --input news.parquet --output out.parquet --text-field body --id-field url
+    rasid-predict ... --resume         # after a crash or kill: finish the job, nothing twice
+
+Records are read in chunks. After each chunk the output and error lines are
+flushed and fsynced, then a small state file records how many input records
+and how many output bytes are final. ``--resume`` truncates anything written
+after the last committed chunk and continues from there, so every input
+record ends up in the output (or the errors file) exactly once, and the bytes
+equal those of an uninterrupted run. Parquet output is written from the
+finished JSONL journal at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .readers import dumps, read_records
+
+
+class JobError(Exception):
+    pass
+
+
+def _paths(output: str) -> dict[str, Path]:
+    out = Path(output)
+    journal = out if out.suffix.lower() in (".jsonl", ".json", ".ndjson") else out.with_name(out.name + ".partial.jsonl")
+    return {"output": out, "journal": journal, "errors": out.with_name(out.name + ".errors.jsonl"),
+            "state": out.with_name(out.name + ".state.json")}
+
+
+def _write_state(path: Path, state: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def check_record(rec: dict | None, text_field: str) -> str | None:
+    """Why a record cannot be predicted, or None."""
+    if text_field not in rec:
+        return f"missing field {text_field!r}"
+    text = rec[text_field]
+    if not isinstance(text, str):
+        return f"field {text_field!r} is {type(text).__name__}, not a string"
+    if not text.strip():
+        return f"field {text_field!r} is empty"
+    return None
+
+
+class Progress:
+    """tqdm on a terminal; a plain line every ``every`` seconds otherwise."""
+
+    def __init__(self, total: int | None, initial: int, enabled: bool, every: float = 30.0):
+        self.tty = enabled and sys.stderr.isatty()
+        self.n, self.total, self.every = initial, total, every
+        self.start, self.last = time.monotonic(), time.monotonic()
+        self.initial = initial
+        self.bar = None
+        if self.tty:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=initial, unit="doc", dynamic_ncols=True, smoothing=0.1)
+
+    def update(self, k: int) -> None:
+        self.n += k
+        if self.bar is not None:
+            self.bar.update(k)
+            return
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            rate = (self.n - self.initial) / max(now - self.start, 1e-9)
+            eta = f", ETA {((self.total - self.n) / rate) / 60:.1f} min" if self.total and rate > 0 else ""
+            of = f"/{self.total}" if self.total else ""
+            print(f"rasid-predict: {self.n}{of} records, {rate:.1f} records/s{eta}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _count_lines(path: str) -> int | None:
+    """Cheap total for the progress bar (JSONL only; others have no cheap count)."""
+    if path == "-" or not path.lower().endswith((".jsonl", ".ndjson", ".json")):
+        return None
+    n = 0
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            n += block.count(b"\n")
+    return n
+
+
+def run(args, predictor=None) -> dict:
+    from .predictor import Predictor
+
+    paths = _paths(args.output)
+    state = {"done": 0, "output_bytes": 0, "error_bytes": 0, "ok": 0, "errors": 0}
+    if args.resume and paths["state"].is_file():
+        state = json.loads(paths["state"].read_text(encoding="utf-8"))
+    elif args.resume and paths["output"].exists():
+        raise JobError(f"{paths['output']} is complete (no unfinished job state beside it); nothing to resume")
+    elif not args.resume and not args.overwrite and (paths["output"].exists() or paths["state"].exists()):
+        raise JobError(f"{paths['output']} exists; use --resume to continue that job or --overwrite to start again")
+    if predictor is None:
+        predictor = Predictor.from_pretrained(args.model, backend=args.backend, num_threads=args.threads)
+    records = read_records(args.input)
+    # Open journal and errors; drop bytes written after the last committed chunk.
+    out_f = open(paths["journal"], "ab")
+    err_f = open(paths["errors"], "ab")
+    out_f.truncate(state["output_bytes"])
+    err_f.truncate(state["error_bytes"])
+    out_f.seek(0, os.SEEK_END)
+    err_f.seek(0, os.SEEK_END)
+    records = itertools.islice(records, state["done"], None)
+    progress = Progress(_count_lines(args.input), state["done"], not args.quiet)
+    html_docs: list[dict] = []
+    try:
+        while True:
+            chunk = list(itertools.islice(records, args.chunk_size))
+            if not chunk:
+                break
+            good, lines = [], []
+            for pos, rec, err in chunk:
+                err = err or check_record(rec, args.text_field)
+                lines.append((pos, rec, err))
+                if err is None:
+                    good.append(rec[args.text_field])
+            preds = iter(predictor.predict(good, batch_size=args.batch_size)) if good else iter(())
+            out_buf, err_buf = [], []
+            for pos, rec, err in lines:
+                if err is not None:
+                    rid = rec.get(args.id_field) if isinstance(rec, dict) else None
+                    err_buf.append(dumps({"line": pos, "id": rid, "error": err}) + "\n")
+                    continue
+                pred = next(preds)
+                out = {"id": rec.get(args.id_field, pos)}
+                out.update({k: v for k, v in rec.items() if k != args.id_field and (k != args.text_field or args.keep_text)})
+                out.update(pred)
+                out_buf.append(dumps(out) + "\n")
+                if args.html and len(html_docs) < args.html_limit:
+                    html_docs.append({**out, "text": rec[args.text_field]})
+            data, edata = "".join(out_buf).encode("utf-8"), "".join(err_buf).encode("utf-8")
+            out_f.write(data)
+            err_f.write(edata)
+            for f in (out_f, err_f):
+                f.flush()
+                os.fsync(f.fileno())
+            state = {"done": state["done"] + len(chunk), "output_bytes": state["output_bytes"] + len(data),
+                     "error_bytes": state["error_bytes"] + len(edata), "ok": state["ok"] + len(out_buf),
+                     "errors": state["errors"] + len(err_buf)}
+            _write_state(paths["state"], state)
+            progress.update(len(chunk))
+    finally:
+        progress.close()
+        out_f.close()
+        err_f.close()
+    if paths["journal"] != paths["output"] and paths["journal"].exists():
+        _journal_to_parquet(paths["journal"], paths["output"])
+    if args.html:
+        from .report import render_predictions_html
+
+        Path(args.html).write_text(render_predictions_html(html_docs), encoding="utf-8")
+    if state["errors"] == 0:
+        paths["errors"].unlink(missing_ok=True)
+    paths["state"].unlink(missing_ok=True)  # the job is complete
+    return state
+
+
+def _journal_to_parquet(journal: Path, output: Path, rows_per_group: int = 2048) -> None:
+    """JSONL journal -> Parquet, streaming. Nested fields are stored as JSON strings
+    (``entities``, ``attack_types``, ``events``) so the schema is stable across files."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise JobError("writing Parquet needs pyarrow: pip install 'rasid-inference[parquet]'") from None
+    tmp = output.with_name(output.name + ".tmp")
+    writer = None
+    try:
+        with open(journal, encoding="utf-8") as f:
+            while True:
+                rows = [json.loads(line) for line in itertools.islice(f, rows_per_group)]
+                if not rows:
+                    break
+                for r in rows:
+                    for k in ("entities", "attack_types", "events"):
+                        r[k] = json.dumps(r.get(k, []), ensure_ascii=False)
+                    r["id"] = str(r["id"])
+                table = pa.Table.from_pylist(rows)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
+        if writer is None:
+            pq.write_table(pa.table({"id": pa.array([], pa.string())}), tmp)
+    finally:
+        if writer is not None:
+            writer.close()
+    os.replace(tmp, output)
+    journal.unlink()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="rasid-predict", description="Batch inference with a rasid checkpoint.")
+    ap.add_argument("--model", required=True, help="checkpoint directory")
+    ap.add_argument("--input", required=True, help=".jsonl, .csv, .tsv, .parquet, or - for JSONL on stdin")
+    ap.add_argument("--output", required=True, help=".jsonl or .parquet")
+    ap.add_argument("--text-field", default="text", help="field holding the article text (default: text)")
+    ap.add_argument("--id-field", default="id", help="field holding the record id (default: id; else the line number)")
+    ap.add_argument("--keep-text", action="store_true", help="copy the text field into the output too")
+    ap.add_argument("--resume", action="store_true", help="continue an interrupted job writing to --output")
+    ap.add_argument("--overwrite", action="store_true", help="start again even if --output exists")
+    ap.add_argument("--allow-errors", action="store_true", help="exit 0 even when some records failed")
+    ap.add_argument("--batch-size", type=int, default=32, help="segments per forward pass")
+    ap.add_argument("--chunk-size", type=int, default=256, help="records per committed chunk")
+    ap.add_argument("--backend", default="torch", choices=["torch", "onnx"])
+    ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    ap.add_argument("--engine", default="local", choices=["local", "ray"], help="ray: distributed with Ray Data")
+    ap.add_argument("--html", help="also write an HTML report of the first --html-limit documents")
+    ap.add_argument("--html-limit", type=int, default=500)
+    ap.add_argument("--quiet", action="store_true", help="no progress output")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from rasid.models.modeling import CheckpointError
+
+    if args.batch_size < 1 or args.chunk_size < 1:
+        print("rasid-predict: error: --batch-size and --chunk-size must be positive", file=sys.stderr)
+        return 2
+    try:
+        if args.engine == "ray":
+            from .ray_engine import run_ray
+
+            state = run_ray(args)
+        else:
+            state = run(args)
+    except (JobError, CheckpointError, FileNotFoundError, ValueError) as exc:
+        print(f"rasid-predict: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rasid-predict: interrupted; run again with --resume to finish", file=sys.stderr)
+        return 130
+    err_note = f" (see {_paths(args.output)['errors']})" if state["errors"] else ""
+    print(f"rasid-predict: {state['ok']} records predicted, {state['errors']} failed{err_note}; output {args.output}",
+          file=sys.stderr)
+    return 1 if state["errors"] and not args.allow_errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""Evaluation: seqeval strict IOB2 entity F1 and attack-type F1.
+
+Predictions come from the same ``Predictor`` users run, so what is measured
+is what ships: normalisation, word splitting, windows and decoding included.
+
+    rasid-eval --model outputs/default/model --data data/corpus/test.jsonl [--html eval.html]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("rasid.eval")
+
+
+def to_iob(text: str, spans: list[dict]) -> list[str]:
+    """IOB2 tags over the words of ``text`` (rasid.inference.words), for seqeval."""
+    from rasid.inference.words import split_words
+
+    words = split_words(text)
+    tags = ["O"] * len(words)
+    for sp in sorted(spans, key=lambda x: x["start"]):
+        inside = [i for i, (s, e) in enumerate(words) if s < sp["end"] and e > sp["start"]]
+        for j, i in enumerate(inside):
+            if tags[i] == "O":
+                tags[i] = ("B-" if j == 0 else "I-") + sp["label"]
+    return tags
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "support": tp + fn}
+
+
+def entity_metrics(gold: list[list[str]], pred: list[list[str]]) -> dict:
+    from seqeval.metrics import classification_report
+    from seqeval.scheme import IOB2
+
+    rep = classification_report(gold, pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
+
+    def conv(d):
+        return {"precision": round(float(d["precision"]), 4), "recall": round(float(d["recall"]), 4),
+                "f1": round(float(d["f1-score"]), 4), "support": int(d["support"])}
+
+    per = {k: conv(v) for k, v in rep.items() if k not in ("micro avg", "macro avg", "weighted avg")}
+    return {"micro": conv(rep["micro avg"]), "macro": conv(rep["macro avg"]), "per_label": per}
+
+
+def tune_thresholds(gold: np.ndarray, scores: np.ndarray, labels: list[str]) -> dict[str, float]:
+    """Per-label threshold maximising dev F1 (ties: the one closest to 0.5)."""
+    grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
+    out = {}
+    for c, lab in enumerate(labels):
+        best = (-1.0, 0.0, 0.5)
+        for t in grid:
+            pred = scores[:, c] >= t
+            tp = int((pred & gold[:, c]).sum())
+            fp = int((pred & ~gold[:, c]).sum())
+            fn = int((~pred & gold[:, c]).sum())
+            f = _prf(tp, fp, fn)["f1"]
+            key = (f, -abs(t - 0.5))
+            if key > best[:2]:
+                best = (f, -abs(t - 0.5), float(t))
+        out[lab] = best[2] if gold[:, c].any() else 0.5
+    return out
+
+
+def type_metrics(gold: np.ndarray, pred: np.ndarray, labels: list[str]) -> dict:
+    per = {}
+    for c, lab in enumerate(labels):
+        tp = int((pred[:, c] & gold[:, c]).sum())
+        per[lab] = _prf(tp, int((pred[:, c] & ~gold[:, c]).sum()), int((~pred[:, c] & gold[:, c]).sum()))
+    micro = _prf(int((pred & gold).sum()), int((pred & ~gold).sum()), int((~pred & gold).sum()))
+    present = [v for v in per.values() if v["support"]]
+    macro = {k: round(float(np.mean([v[k] for v in present])) if present else 0.0, 4) for k in ("precision", "recall", "f1")}
+    macro["support"] = micro["support"]
+    names = labels + ["NONE"]
+    matrix = [[0] * len(names) for _ in names]
+    for g_row, p_row in zip(gold, pred):
+        gs = [i for i in range(len(labels)) if g_row[i]] or [len(labels)]
+        ps = [i for i in range(len(labels)) if p_row[i]] or [len(labels)]
+        for g in gs:
+            for p in ps:
+                matrix[g][p] += 1
+    return {"micro": micro, "macro": macro, "per_label": per, "confusion": {"labels": names, "matrix": matrix}}
+
+
+def evaluate(predictor, records: list[dict], batch_size: int = 32, tune: bool = False) -> tuple[dict, list[dict]]:
+    """Metrics and per-segment examples (gold vs predicted) for ``records``.
+
+    With ``tune``, attack-type thresholds are chosen on these records and
+    stored on the predictor (do this on dev, then evaluate test)."""
+    cfg = predictor.config
+    saved = dict(predictor.thresholds)
+    predictor.thresholds = {t: 0.0 for t in cfg.attack_types}  # get every score back
+    preds = predictor.predict([r["text"] for r in records], batch_size=batch_size)
+    predictor.thresholds = saved
+    metrics: dict = {"n_segments": len(records)}
+    if cfg.has_tagging:
+        gold_tags = [to_iob(r["text"], r.get("entities", [])) for r in records]
+        pred_tags = [to_iob(r["text"], p["entities"]) for r, p in zip(records, preds)]
+        metrics["entities"] = entity_metrics(gold_tags, pred_tags)
+    types = list(cfg.attack_types)
+    pred_types: list[list[dict]] = [[] for _ in records]
+    if cfg.has_classification:
+        gold = np.array([[t in r.get("attack_types", []) for t in types] for r in records], dtype=bool).reshape(-1, len(types))
+        scores = np.zeros((len(records), len(types)))
+        for i, p in enumerate(preds):
+            for a in p["attack_types"]:
+                scores[i, types.index(a["label"])] = a["score"]
+        if tune:
+            predictor.thresholds = tune_thresholds(gold, scores, types)
+        th = np.array([predictor.thresholds[t] for t in types])
+        pred = scores >= th
+        metrics["attack_types"] = type_metrics(gold, pred, types)
+        metrics["attack_types"]["thresholds"] = dict(predictor.thresholds)
+        pred_types = [[{"label": t, "score": round(float(scores[i, c]), 4)} for c, t in enumerate(types) if pred[i, c]]
+                      for i in range(len(records))]
+    examples = [
+        {"id": r["id"], "text": r["text"], "gold_entities": r.get("entities", []), "pred_entities": p["entities"],
+         "gold_types": r.get("attack_types", []), "pred_types": pt}
+        for r, p, pt in zip(records, preds, pred_types)
+    ]
+    return metrics, examples
+
+
+def write_reports(metrics: dict, examples: list[dict], json_path: Path | None, html_path: Path | None, title: str) -> None:
+    if json_path:
+        json_path.write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
+    if html_path:
+        from .report import render_eval_html
+
+        html_path.write_text(render_eval_html(metrics, examples, title=title), encoding="utf-8")
+
+
+def finalize_checkpoint(model, tokenizer, out: Path, dev_recs: list[dict], test_recs: list[dict], s) -> dict:
+    """Save the model, tune thresholds on dev, evaluate, write card; swap into out/model."""
+    from rasid.inference.predictor import Predictor
+
+    from .card import write_model_card
+
+    tmp, final = out / "model.tmp", out / "model"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(str(tmp))
+    predictor = Predictor.from_pretrained(tmp)
+    results: dict = {}
+    for split, recs in (("dev", dev_recs), ("test", test_recs)):
+        if not recs:
+            continue
+        metrics, examples = evaluate(predictor, recs, s.trainer.eval_batch_size, tune=(split == "dev"))
+        metrics["split"] = split
+        results[split] = metrics
+        if split == "dev" and model.config.has_classification:
+            model.config.thresholds = dict(predictor.thresholds)
+            model.save_pretrained(tmp)  # thresholds travel with the weights
+        write_reports(metrics, examples, None, tmp / f"eval_{split}.html" if s.trainer.html_reports else None,
+                      f"rasid evaluation: {split}")
+        log.info("%s: %s", split, summary_line(metrics))
+    (tmp / "metrics.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_model_card(tmp / "README.md", model.config, results, s)
+    if final.exists():
+        shutil.rmtree(final)
+    tmp.rename(final)
+    log.info("model written to %s", final)
+    return results
+
+
+def summary_line(m: dict) -> str:
+    parts = []
+    if "entities" in m:
+        parts.append(f"entity micro F1 {m['entities']['micro']['f1']:.3f}")
+    if "attack_types" in m:
+        parts.append(f"attack-type micro F1 {m['attack_types']['micro']['f1']:.3f} macro {m['attack_types']['macro']['f1']:.3f}")
+    return ", ".join(parts)
+
+
+def format_report(m: dict) -> str:
+    lines = [f"segments: {m['n_segments']}"]
+    for key, title in (("entities", "entities (seqeval strict IOB2)"), ("attack_types", "attack types")):
+        if key not in m:
+            continue
+        lines.append(f"\n{title}\n{'label':<18}{'prec':>7}{'rec':>7}{'f1':>7}{'support':>9}")
+        rows = list(m[key]["per_label"].items()) + [("micro", m[key]["micro"]), ("macro", m[key]["macro"])]
+        for lab, v in rows:
+            lines.append(f"{lab:<18}{v['precision']:>7.3f}{v['recall']:>7.3f}{v['f1']:>7.3f}{v['support']:>9}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="rasid-eval", description="Evaluate a rasid checkpoint on annotated JSONL.")
+    ap.add_argument("--model", required=True, help="checkpoint directory (OUTPUT_DIR/model)")
+    ap.add_argument("--data", required=True, help="canonical JSONL with gold annotations")
+    ap.add_argument("--output", help="metrics JSON path (default: print only)")
+    ap.add_argument("--html", help="write an HTML evaluation report here")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--backend", default="torch", choices=["torch", "onnx"])
+    args = ap.parse_args(argv)
+    from rasid.data.schema import DataError, LabelSet, load_corpus
+    from rasid.inference.predictor import Predictor
+    from rasid.models.modeling import CheckpointError
+
+    try:
+        predictor = Predictor.from_pretrained(args.model, backend=args.backend)
+        cfg = predictor.config
+        labels = LabelSet(tuple(cfg.entity_labels) or LabelSet().entity_labels,
+                          tuple(cfg.attack_types) or LabelSet().attack_types)
+        if not Path(args.data).is_file():
+            raise FileNotFoundError(f"{args.data}: no such file")
+        records = load_corpus([args.data], labels)
+        metrics, examples = evaluate(predictor, records, args.batch_size)
+        metrics["model"], metrics["data"] = str(args.model), str(args.data)
+        write_reports(metrics, examples, Path(args.output) if args.output else None,
+                      Path(args.html) if args.html else None, f"rasid evaluation: {Path(args.data).name}")
+    except (DataError, CheckpointError, FileNotFoundError, ValueError) as exc:
+        print(f"rasid-eval: error: {exc}", file=sys.stderr)
+        return 2
+    print(format_report(metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

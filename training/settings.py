@@ -1,0 +1,102 @@
+"""Typed training settings. Hydra stays at the edge: ``from_config`` turns the
+composed DictConfig into these dataclasses once, and everything below takes
+plain typed values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+
+@dataclass
+class DataSettings:
+    train: list[str]
+    dev: str | None
+    test: str | None
+    augmented: list[str] = field(default_factory=list)
+    use_augmented: bool = True
+    entity_labels: list[str] = field(default_factory=list)
+    attack_types: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ModelSettings:
+    preset: str
+    name_or_path: str | None = None  # HF id or local dir; None = build the tiny encoder from scratch
+    encoder: dict = field(default_factory=dict)  # BertConfig fields for a from-scratch encoder
+    vocab_size: int = 8000
+    min_frequency: int = 2
+    max_length: int = 128
+    stride: int = 32
+    pooling: str = "mean"
+    classifier_dropout: float = 0.1
+    learning_rate: float = 5e-4
+    epochs: float = 20
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    normalization: dict = field(default_factory=dict)
+    mlm_epochs: float = 0  # masked-LM pre-training epochs on corpus text before fine-tuning (tiny only)
+
+
+@dataclass
+class TaskSettings:
+    name: str
+    tag_weight: float = 1.0
+    type_weight: float = 1.0
+    label_all_subwords: bool = False
+
+
+@dataclass
+class TrainerSettings:
+    batch_size: int = 32
+    eval_batch_size: int = 64
+    gradient_accumulation_steps: int = 1
+    max_steps: int = -1
+    early_stopping_patience: int = 5
+    save_total_limit: int = 2
+    logging_steps: int = 50
+    report_to: list[str] = field(default_factory=lambda: ["tensorboard"])
+    num_threads: int | None = None
+    dataloader_num_workers: int = 0
+    resume: bool = True
+    html_reports: bool = True
+    progress_bar: bool = True
+
+
+@dataclass
+class Settings:
+    output_dir: str
+    seed: int
+    data: DataSettings
+    model: ModelSettings
+    task: TaskSettings
+    trainer: TrainerSettings
+
+
+def _build(cls, d: dict, where: str):
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise ValueError(f"unknown setting(s) {', '.join(where + '.' + u for u in unknown)}")
+    return cls(**d)
+
+
+def from_config(cfg) -> Settings:
+    """DictConfig (or plain dict) -> Settings, with clear errors for bad keys."""
+    from omegaconf import DictConfig, OmegaConf
+
+    d = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    d = {k: v for k, v in d.items() if k not in ("paths", "hydra", "hparams_search")}
+    data = dict(d.pop("data"))
+    data.pop("name", None)
+    if isinstance(data.get("train"), str):
+        data["train"] = [data["train"]]
+    if isinstance(data.get("augmented"), str):
+        data["augmented"] = [data["augmented"]]
+    return Settings(
+        output_dir=str(d.pop("output_dir")),
+        seed=int(d.pop("seed")),
+        data=_build(DataSettings, data, "data"),
+        model=_build(ModelSettings, d.pop("model"), "model"),
+        task=_build(TaskSettings, d.pop("task"), "task"),
+        trainer=_build(TrainerSettings, d.pop("trainer"), "trainer"),
+    )

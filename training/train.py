@@ -1,0 +1,220 @@
+"""rasid-train: fine-tune the joint tagger + attack-type classifier.
+
+    rasid-train                                   # tiny default, shipped corpus
+    rasid-train model=arabert_v02 task=tagging    # a real Arabic BERT, one task
+    rasid-train data.train=my/train.jsonl data.dev=my/dev.jsonl data.test=my/test.jsonl
+
+``main`` is the thin Hydra edge; ``train(settings)`` is plain Python. The run
+writes ``OUTPUT_DIR/checkpoints`` (resumable: run the same command again after
+a crash) and, at the end, ``OUTPUT_DIR/model``: a self-describing checkpoint
+with metrics, evaluation reports and a model card.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+log = logging.getLogger("rasid.train")
+
+
+def register_resolvers() -> None:
+    """``${rasid_corpus:}``: the corpus directory shipped inside the package."""
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("rasid_corpus"):
+        import rasid.data
+
+        OmegaConf.register_new_resolver("rasid_corpus", lambda: str(Path(rasid.data.__file__).parent / "corpus"))
+
+
+def _learnt_stems(records: list[dict]) -> set[str]:
+    """Words that begin gold spans right after an attached proclitic (لقوات -> قوات)."""
+    stems = set()
+    for r in records:
+        t = r["text"]
+        for e in r.get("entities", []):
+            s = e["start"]
+            if s > 0 and t[s - 1] in "وفبلك" and (s == 1 or not t[s - 2].isalpha() or t[s - 2] in "وفل"):
+                word = t[s : e["end"]].split()[0]
+                if len(word) >= 3:
+                    stems.add(word)
+    return stems
+
+
+def _resolve_paths(paths: list[str]) -> list[str]:
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"data file(s) not found: {', '.join(missing)}")
+    return paths
+
+
+def train(s) -> dict:
+    """Train per ``s`` (a training.settings.Settings); return the final metrics."""
+    import torch
+    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from rasid.data.schema import LabelSet, load_corpus
+    from rasid.inference.normalize import NormalizationConfig
+    from rasid.inference.words import DEFAULT_STEMS
+    from rasid.models.modeling import RasidConfig, RasidModel
+
+    from .evaluate import finalize_checkpoint
+    from .features import Collator, build_features
+    from .objective import JointObjective
+    from .tokenizer import build_wordpiece
+
+    out = Path(s.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    set_seed(s.seed)
+    if s.trainer.num_threads:
+        torch.set_num_threads(s.trainer.num_threads)
+
+    # -- data ----------------------------------------------------------------
+    labels = LabelSet(tuple(s.data.entity_labels), tuple(s.data.attack_types))
+    train_files = _resolve_paths(list(s.data.train) + (list(s.data.augmented) if s.data.use_augmented else []))
+    train_recs = load_corpus(train_files, labels)
+    dev_recs = load_corpus(_resolve_paths([s.data.dev]), labels) if s.data.dev else []
+    test_recs = load_corpus(_resolve_paths([s.data.test]), labels) if s.data.test else []
+    log.info("data: %d train, %d dev, %d test segments", len(train_recs), len(dev_recs), len(test_recs))
+
+    norm = NormalizationConfig.from_dict(s.model.normalization)
+    learnt = _learnt_stems(train_recs) - DEFAULT_STEMS
+    stems = DEFAULT_STEMS | learnt
+
+    # -- tokenizer and model -------------------------------------------------
+    from rasid.inference.encoding import check_fast_tokenizer, prepare
+
+    if s.model.name_or_path:
+        from transformers import AutoModel, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(s.model.name_or_path, use_fast=True, trust_remote_code=False)
+        check_fast_tokenizer(tokenizer)
+        encoder = AutoModel.from_pretrained(s.model.name_or_path, trust_remote_code=False, use_safetensors=None)
+        encoder_cfg = encoder.config.to_dict()
+    else:
+        tok_dir = out / "tokenizer"
+        if tok_dir.is_dir() and s.trainer.resume:
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(str(tok_dir), local_files_only=True)
+        else:
+            texts = [prepare(r["text"], norm, stems).word_strings() for r in train_recs]
+            tokenizer = build_wordpiece(texts, s.model.vocab_size, s.model.min_frequency)
+            tokenizer.save_pretrained(str(tok_dir))
+        encoder = None
+        encoder_cfg = {"model_type": "bert", **s.model.encoder, "vocab_size": len(tokenizer),
+                       "pad_token_id": tokenizer.pad_token_id}
+    config = RasidConfig(
+        task=s.task.name,
+        encoder=encoder_cfg,
+        entity_labels=list(s.data.entity_labels) if s.task.name != "classification" else [],
+        attack_types=list(s.data.attack_types) if s.task.name != "tagging" else [],
+        max_length=s.model.max_length,
+        stride=s.model.stride,
+        pooling=s.model.pooling,
+        label_all_subwords=s.task.label_all_subwords,
+        classifier_dropout=s.model.classifier_dropout,
+        normalization=norm.to_dict(),
+        clitic_stems=sorted(learnt),
+    )
+    model = RasidModel(config, encoder)
+
+    # -- features --------------------------------------------------------------
+    def feats(recs):
+        return build_features(
+            recs, tokenizer, config.tags, config.attack_types, config.max_length, config.stride, norm, stems,
+            config.label_all_subwords, config.has_tagging, config.has_classification,
+        )[0]
+
+    train_feats, dev_feats = feats(train_recs), feats(dev_recs) if dev_recs else None
+    log.info("features: %d train windows, %d dev windows", len(train_feats), len(dev_feats or []))
+
+    if s.model.mlm_epochs and not s.model.name_or_path:
+        from .pretrain import mlm_pretrain
+
+        mlm_pretrain(model.encoder, tokenizer, [f["input_ids"] for f in train_feats], s, out / "mlm")
+
+    # -- HF Trainer -------------------------------------------------------------
+    has_dev = dev_feats is not None and len(dev_feats) > 0
+    args = TrainingArguments(
+        output_dir=str(out / "checkpoints"),
+        per_device_train_batch_size=s.trainer.batch_size,
+        per_device_eval_batch_size=s.trainer.eval_batch_size,
+        gradient_accumulation_steps=s.trainer.gradient_accumulation_steps,
+        learning_rate=s.model.learning_rate,
+        num_train_epochs=s.model.epochs,
+        max_steps=s.trainer.max_steps,
+        warmup_steps=s.model.warmup_ratio,
+        weight_decay=s.model.weight_decay,
+        lr_scheduler_type="linear",
+        eval_strategy="epoch" if has_dev else "no",
+        save_strategy="epoch",
+        save_total_limit=s.trainer.save_total_limit,
+        load_best_model_at_end=has_dev,
+        metric_for_best_model="eval_loss" if has_dev else None,
+        greater_is_better=False,
+        logging_steps=s.trainer.logging_steps,
+        report_to=s.trainer.report_to or "none",
+        seed=s.seed,
+        data_seed=s.seed,
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=s.trainer.dataloader_num_workers,
+        prediction_loss_only=True,
+        disable_tqdm=not s.trainer.progress_bar,
+        ddp_backend="gloo" if not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
+        ddp_find_unused_parameters=False,
+    )
+    objective = JointObjective(model, s.task.tag_weight, s.task.type_weight)
+    callbacks = [EarlyStoppingCallback(s.trainer.early_stopping_patience)] if has_dev and s.trainer.early_stopping_patience > 0 else []
+    trainer = Trainer(
+        model=objective, args=args, train_dataset=train_feats, eval_dataset=dev_feats if has_dev else None,
+        data_collator=Collator(tokenizer.pad_token_id or 0), callbacks=callbacks,
+    )
+    last = get_last_checkpoint(args.output_dir) if s.trainer.resume and Path(args.output_dir).is_dir() else None
+    if last:
+        log.info("resuming from %s", last)
+    trainer.train(resume_from_checkpoint=last)
+    if not trainer.is_world_process_zero():
+        return {}
+
+    # -- final checkpoint: write beside, then swap in (never half a model) --------
+    return finalize_checkpoint(model, tokenizer, out, dev_recs, test_recs, s)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import hydra
+    from omegaconf import DictConfig
+
+    from .settings import from_config
+
+    register_resolvers()
+
+    @hydra.main(version_base="1.3", config_path="../configs", config_name="train")
+    def _main(cfg: DictConfig) -> float | None:
+        from rasid.data.schema import DataError
+        from rasid.models.modeling import CheckpointError
+
+        logging.basicConfig(level=logging.INFO, format="[%(asctime)s %(name)s] %(message)s")
+        try:
+            settings = from_config(cfg)
+            metrics = train(settings)
+        except (DataError, CheckpointError, FileNotFoundError, ValueError, OSError) as exc:
+            print(f"rasid-train: error: {exc}", file=sys.stderr)
+            sys.exit(2)
+        # The value Hydra sweepers optimise: dev entity F1 + attack-type micro F1.
+        dev = metrics.get("dev", {})
+        return float(dev.get("entities", {}).get("micro", {}).get("f1", 0.0)
+                     + dev.get("attack_types", {}).get("micro", {}).get("f1", 0.0))
+
+    if argv is not None:
+        sys.argv = [sys.argv[0], *argv]
+    _main()
+
+
+if __name__ == "__main__":
+    main()
