@@ -109,6 +109,10 @@ def run(args, predictor=None) -> dict:
         raise JobError(f"{paths['output']} is complete (no unfinished job state beside it); nothing to resume")
     elif not args.resume and not args.overwrite and (paths["output"].exists() or paths["state"].exists()):
         raise JobError(f"{paths['output']} exists; use --resume to continue that job or --overwrite to start again")
+    if state["done"] == 0:  # a fresh job: record it before writing anything
+        paths["journal"].unlink(missing_ok=True)
+        paths["errors"].unlink(missing_ok=True)
+        _write_state(paths["state"], state)
     if predictor is None:
         predictor = Predictor.from_pretrained(args.model, backend=args.backend, num_threads=args.threads)
     records = read_records(args.input)
@@ -223,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--backend", default="torch", choices=["torch", "onnx"])
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
     ap.add_argument("--engine", default="local", choices=["local", "ray"], help="ray: distributed with Ray Data")
+    ap.add_argument("--ray-workers", type=int, default=0, help="predictor actors (default: CPUs / --threads)")
+    ap.add_argument("--ray-cpus", type=int, default=None, help="CPUs of a local Ray instance (default: all)")
     ap.add_argument("--html", help="also write an HTML report of the first --html-limit documents")
     ap.add_argument("--html-limit", type=int, default=500)
     ap.add_argument("--quiet", action="store_true", help="no progress output")
@@ -249,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rasid-predict: interrupted; run again with --resume to finish", file=sys.stderr)
         return 130
-    err_note = f" (see {_paths(args.output)['errors']})" if state["errors"] else ""
+    errors_at = os.path.join(args.output, "errors") if args.engine == "ray" else _paths(args.output)["errors"]
+    err_note = f" (see {errors_at})" if state["errors"] else ""
     print(f"rasid-predict: {state['ok']} records predicted, {state['errors']} failed{err_note}; output {args.output}",
           file=sys.stderr)
     return 1 if state["errors"] and not args.allow_errors else 0

@@ -14,6 +14,7 @@ string exactly, whatever normalisation did.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from .segment import split_segments
 from .words import DEFAULT_STEMS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a checkpoint is local; never reach for a hub
+_SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates (from JSON \\ud800 escapes) break tokenizers
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -69,7 +71,6 @@ class _TorchBackend:
             torch.set_num_threads(num_threads)
         self.torch = torch
         self.model = RasidModel.from_pretrained(path)
-        self.uses_token_type_ids = self.model.encoder.config.model_type in ("bert", "electra")
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
         t = self.torch
@@ -143,7 +144,13 @@ class Predictor:
         for i, t in enumerate(items):
             if not isinstance(t, str):
                 raise TypeError(f"input {i} is {type(t).__name__}, expected str")
-        results = self._predict(items, batch_size)
+        # Same-length replacement keeps every offset valid; entity text comes from the original.
+        safe = [_SURROGATE.sub("\ufffd", t) for t in items]
+        results = self._predict(safe, batch_size)
+        for original, clean, res in zip(items, safe, results):
+            if original != clean:
+                for e in res["entities"]:
+                    e["text"] = original[e["start"] : e["end"]]
         return results[0] if single else results
 
     __call__ = predict

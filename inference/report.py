@@ -277,10 +277,10 @@ def _labels(records) -> set[str]:
     return found
 
 
-def page_html(title: str, css: str, body: str, script: str = "") -> str:
+def page_html(title: str, css: str, body: str, script: str = "", lang: str = "ar", direction: str = "rtl") -> str:
     """The document shell shared with the evaluation report."""
     js = f"<script>{script}</script>" if script else ""
-    return (f'<!DOCTYPE html>\n<html lang="ar" dir="rtl">\n<head>\n<meta charset="utf-8">\n'
+    return (f'<!DOCTYPE html>\n<html lang="{lang}" dir="{direction}">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{esc(title)}</title>\n'
             f"<style>{CSS}\n{css}</style>\n</head>\n<body>\n{body}\n{js}\n</body>\n</html>\n")
 

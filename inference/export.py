@@ -1,0 +1,86 @@
+"""rasid-export: a checkpoint -> ONNX (both heads, dynamic batch and length), optionally int8.
+
+    rasid-export --model outputs/default/model --output outputs/default/onnx --quantize int8
+    Predictor.from_pretrained("outputs/default/onnx", backend="onnx")
+
+The output directory is a complete checkpoint for the ONNX backend: config,
+tokenizer and ``model.onnx`` (plus ``model.int8.onnx`` with --quantize).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+
+def export_onnx(model_dir: str | Path, out_dir: str | Path, quantize: str | None = None, opset: int = 17) -> list[Path]:
+    import torch
+
+    from rasid.models.modeling import CONFIG_NAME, RasidModel
+
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    model = RasidModel.from_pretrained(model_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for f in model_dir.iterdir():  # config and tokenizer files travel with the graph
+        if f.name == CONFIG_NAME or f.name.startswith(("tokenizer", "special_tokens", "vocab")):
+            shutil.copy2(f, out_dir / f.name)
+
+    names = [n for n in ("token_logits", "type_logits") if getattr(model, n.replace("_logits", "_head")) is not None]
+
+    class Graph(torch.nn.Module):  # tuple outputs: what ONNX export wants
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask):
+            out = self.m(input_ids=input_ids, attention_mask=attention_mask)
+            return tuple(out[n] for n in names)
+
+    ids = torch.ones((2, 16), dtype=torch.long)  # (B, T) example; both axes are dynamic
+    mask = torch.ones((2, 16), dtype=torch.long)
+    onnx_path = out_dir / "model.onnx"
+    dynamic = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}}
+    dynamic |= {n: ({0: "batch", 1: "seq"} if n == "token_logits" else {0: "batch"}) for n in names}
+    with torch.inference_mode():
+        torch.onnx.export(
+            Graph(model).eval(), (ids, mask), str(onnx_path), input_names=["input_ids", "attention_mask"],
+            output_names=names, dynamic_axes=dynamic, opset_version=opset, dynamo=False,
+        )
+    written = [onnx_path]
+    if quantize == "int8":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        q_path = out_dir / "model.int8.onnx"
+        quantize_dynamic(str(onnx_path), str(q_path), weight_type=QuantType.QInt8)
+        written.append(q_path)
+    elif quantize:
+        raise ValueError(f"unknown quantisation {quantize!r}; use int8")
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="rasid-export", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="checkpoint directory")
+    ap.add_argument("--output", required=True, help="directory for the ONNX checkpoint")
+    ap.add_argument("--quantize", choices=["int8"], help="also write a dynamically quantised int8 graph")
+    ap.add_argument("--opset", type=int, default=17)
+    args = ap.parse_args(argv)
+    from rasid.models.modeling import CheckpointError
+
+    try:
+        files = export_onnx(args.model, args.output, args.quantize, args.opset)
+    except ImportError as exc:
+        print(f"rasid-export: error: {exc}; install the extra: pip install 'rasid-inference[onnx]'", file=sys.stderr)
+        return 2
+    except (CheckpointError, ValueError) as exc:
+        print(f"rasid-export: error: {exc}", file=sys.stderr)
+        return 2
+    for f in files:
+        print(f"wrote {f} ({f.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
