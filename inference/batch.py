@@ -109,13 +109,13 @@ def run(args, predictor=None) -> dict:
         raise JobError(f"{paths['output']} is complete (no unfinished job state beside it); nothing to resume")
     elif not args.resume and not args.overwrite and (paths["output"].exists() or paths["state"].exists()):
         raise JobError(f"{paths['output']} exists; use --resume to continue that job or --overwrite to start again")
+    records = read_records(args.input)  # fails early on a missing file or unknown format
+    if predictor is None:
+        predictor = Predictor.from_pretrained(args.model, backend=args.backend, num_threads=args.threads)
     if state["done"] == 0:  # a fresh job: record it before writing anything
         paths["journal"].unlink(missing_ok=True)
         paths["errors"].unlink(missing_ok=True)
         _write_state(paths["state"], state)
-    if predictor is None:
-        predictor = Predictor.from_pretrained(args.model, backend=args.backend, num_threads=args.threads)
-    records = read_records(args.input)
     # Open journal and errors; drop bytes written after the last committed chunk.
     out_f = open(paths["journal"], "ab")
     err_f = open(paths["errors"], "ab")

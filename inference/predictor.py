@@ -44,7 +44,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def load_tokenizer(path: str | os.PathLike):
     """Fast tokenizer from the checkpoint directory only."""
-    from transformers import AutoTokenizer
+    from transformers import PreTrainedTokenizerFast
 
     path = Path(path)
     if not (path / "tokenizer.json").is_file():
@@ -56,7 +56,8 @@ def load_tokenizer(path: str | os.PathLike):
         d = json.loads(tok_cfg.read_text(encoding="utf-8"))
         if d.get("auto_map"):
             raise CheckpointError(f"{tok_cfg} asks for remote code; rasid never runs code from a checkpoint")
-    tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True, trust_remote_code=False, use_fast=True)
+    # The generic fast class reads tokenizer.json only: no config.json lookup, no remote code.
+    tok = PreTrainedTokenizerFast.from_pretrained(str(path), local_files_only=True)
     check_fast_tokenizer(tok)
     return tok
 

@@ -294,9 +294,12 @@ def render_predictions_html(records: list[dict], text_field: str = "text", title
     n_err = sum(1 for r in records if not isinstance(r, dict) or "error" in r)
     n_ent = sum(len(r["entities"]) for r in records if isinstance(r, dict) and isinstance(r.get("entities"), list))
     legend = " ".join(f'<mark class="{label_class(x)}"><bdi>{esc(x)}</bdi></mark>' for x in sorted(labels))
-    head = (f"<h1>{esc(title)}</h1>\n<p class=\"summary\">{len(records)} documents · {n_ent} entities · {n_err} errors</p>\n"
-            f'<p class="legend">labels: {legend} · counts: <span class="cnt">7</span> exact, <span class="cnt">&gt;20</span> '
-            f'more than, <span class="cnt">~50</span> about, <span class="cnt">≥5</span> at least, <span class="cnt">?</span> vague</p>')
+    # English UI phrases sit in an RTL page: <bdi> keeps each one's word order.
+    stats = " · ".join(f"<bdi>{n} {what}</bdi>" for n, what in ((len(records), "documents"), (n_ent, "entities"), (n_err, "errors")))
+    badges = " ".join(f'<bdi><span class="cnt" dir="ltr">{esc(b)}</span> {what}</bdi>' for b, what in
+                      (("7", "exact"), (">20", "more than"), ("~50", "about"), ("≥5", "at least"), ("?", "vague")))
+    head = (f'<h1><bdi>{esc(title)}</bdi></h1>\n<p class="summary">{stats}</p>\n'
+            f'<p class="legend"><bdi>labels:</bdi> {legend} · <bdi>counts:</bdi> {badges}</p>')
     cards = [render_card(r, i, text_field) for i, r in enumerate(records, 1)]
     if len(cards) <= per_page:
         return page_html(title, label_css(labels), head + "\n" + "\n".join(cards))
