@@ -4,6 +4,11 @@ For every surface string annotated somewhere, list the places where the same
 string (on word boundaries) is left unannotated or carries another label. A
 disagreement is explained when the string is in the allow-list (a TSV of
 ``string<TAB>reason``) or the segment's ``note`` mentions it.
+
+Casualty phrases depend on context by design (``ثلاثة`` counts victims after
+``مقتل`` and rockets elsewhere), so an unannotated KILLED/WOUNDED string is
+listed only where a killing or wounding word stands right before it, the
+place where the schema says to tag it. ACTOR strings are checked everywhere.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from rasid.inference.words import split_words
+
+_CASUALTY_CUES = ("مقتل", "قتل", "قُتل", "مصرع", "إصابة", "اصابة", "أصيب", "اصيب", "جرح", "جُرح", "استشهاد", "سقوط")
 
 
 def load_allowlist(path: str | Path) -> dict[str, str]:
@@ -36,7 +43,8 @@ def find_disagreements(records: list[dict], allow: dict[str, str] | None = None)
     for string, by_label in sorted(annotated.items()):
         if string in allow:
             continue
-        if len(by_label) > 1:
+        # KILLED vs WOUNDED is context (the same phrase counts either), not a disagreement
+        if len(by_label) > 1 and "ACTOR" in by_label:
             rows.append({"string": string, "kind": "several labels",
                          "labels": {lab: ids[:5] for lab, ids in by_label.items()}})
     strings = {s for s in annotated if s not in allow}
@@ -58,6 +66,8 @@ def find_disagreements(records: list[dict], allow: dict[str, str] | None = None)
                 if any(cs <= ws and end <= ce for cs, ce in covered):  # inside a longer span: fine
                     continue
                 if s in note:
+                    continue
+                if "ACTOR" not in annotated[s] and not any(c in text[max(0, ws - 12) : ws] for c in _CASUALTY_CUES):
                     continue
                 overlapping = any(cs < end and ws < ce for cs, ce in covered)
                 rows.append({"string": s, "kind": "boundary differs" if overlapping else "unannotated",
