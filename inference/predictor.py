@@ -62,6 +62,27 @@ def load_tokenizer(path: str | os.PathLike):
     return tok
 
 
+def viterbi_iob2(logp: np.ndarray, tags: list[str]) -> list[int]:
+    """Most probable tag sequence under IOB2 constraints. ``logp``: (W, num_tags)."""
+    n = len(tags)
+    allowed = np.zeros((n, n), dtype=bool)  # allowed[prev, cur]
+    start_ok = np.array([not t.startswith("I-") for t in tags])
+    for j, cur in enumerate(tags):
+        for i, prev in enumerate(tags):
+            allowed[i, j] = not cur.startswith("I-") or prev[2:] == cur[2:] and prev != "O"
+    trans = np.where(allowed, 0.0, -np.inf)  # (num_tags, num_tags)
+    score = np.where(start_ok, logp[0], -np.inf)  # (num_tags,)
+    back = np.zeros((len(logp), n), dtype=np.int64)
+    for w in range(1, len(logp)):
+        cand = score[:, None] + trans  # (prev, cur)
+        back[w] = cand.argmax(0)
+        score = cand.max(0) + logp[w]
+    path = [int(score.argmax())]
+    for w in range(len(logp) - 1, 0, -1):
+        path.append(int(back[w, path[-1]]))
+    return path[::-1]
+
+
 class _TorchBackend:
     def __init__(self, path: Path, num_threads: int | None):
         import torch
@@ -234,26 +255,26 @@ class Predictor:
         return {"entities": entities, "attack_types": attack_types, "events": events}
 
     def _decode_entities(self, prep: Prepared, word_probs: dict[int, tuple[int, np.ndarray]], offset: int) -> list[dict]:
-        """IOB2 over words -> spans; a stray I- starts a new entity (lenient)."""
-        spans: list[tuple[str, int, int, list[float]]] = []  # label, first word, last word, probs
-        cur = None
-        for w in range(len(prep.words)):
-            if w not in word_probs:
-                cur = None
-                continue
-            probs = word_probs[w][1]
-            t = int(probs.argmax())
-            tag, p = self.tags[t], float(probs[t])
+        """Best valid IOB2 path over words (Viterbi: I-X only after B-X or I-X) -> spans."""
+        words = [w for w in range(len(prep.words)) if w in word_probs]
+        if not words:
+            return []
+        probs = np.stack([word_probs[w][1] for w in words])  # (W, num_tags)
+        path = viterbi_iob2(np.log(probs + 1e-12), self.tags)
+        spans: list[list] = []  # label, first word, last word, probs
+        prev_w = None
+        for i, (w, t) in enumerate(zip(words, path)):
+            tag, p = self.tags[t], float(probs[i, t])
             if tag == "O":
-                cur = None
+                prev_w = None
                 continue
             bio, label = tag.split("-", 1)
-            if bio == "I" and cur is not None and cur[0] == label and cur[2] == w - 1:
-                cur[2] = w
-                cur[3].append(p)
+            if bio == "I" and spans and prev_w == w - 1 and spans[-1][0] == label:
+                spans[-1][2] = w
+                spans[-1][3].append(p)
             else:
-                cur = [label, w, w, [p]]
-                spans.append(cur)
+                spans.append([label, w, w, [p]])
+            prev_w = w
         text = prep.original
         out = []
         for label, w0, w1, ps in spans:

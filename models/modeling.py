@@ -98,7 +98,7 @@ def build_encoder(encoder_config: dict) -> nn.Module:
     d = dict(encoder_config)
     model_type = d.pop("model_type")
     hf_cfg = AutoConfig.for_model(model_type, **d)
-    return AutoModel.from_config(hf_cfg, add_pooling_layer=False) if model_type == "bert" else AutoModel.from_config(hf_cfg)
+    return AutoModel.from_config(hf_cfg)
 
 
 class RasidModel(nn.Module):
@@ -107,6 +107,8 @@ class RasidModel(nn.Module):
         config.validate()
         self.config = config
         self.encoder = encoder if encoder is not None else build_encoder(config.encoder)
+        if getattr(self.encoder, "pooler", None) is not None:
+            self.encoder.pooler = None  # rasid pools itself; an unused pooler only breaks DDP and wastes weights
         hidden = self.encoder.config.hidden_size
         self.dropout = nn.Dropout(config.classifier_dropout)
         self.token_head = nn.Linear(hidden, len(config.tags)) if config.has_tagging else None

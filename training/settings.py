@@ -53,6 +53,7 @@ class TrainerSettings:
     max_steps: int = -1
     early_stopping_patience: int = 5
     save_total_limit: int = 2
+    save_steps: int | None = None
     logging_steps: int = 50
     report_to: list[str] = field(default_factory=lambda: ["tensorboard"])
     num_threads: int | None = None
@@ -84,7 +85,16 @@ def from_config(cfg) -> Settings:
     """DictConfig (or plain dict) -> Settings, with clear errors for bad keys."""
     from omegaconf import DictConfig, OmegaConf
 
-    d = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    from omegaconf.errors import MissingMandatoryValue
+
+    if isinstance(cfg, DictConfig):
+        try:
+            d = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+        except MissingMandatoryValue as exc:
+            raise ValueError(f"{exc.full_key} is required: set it on the command line, "
+                             f"e.g. {exc.full_key}=...") from None
+    else:
+        d = dict(cfg)
     d = {k: v for k, v in d.items() if k not in ("paths", "hydra", "hparams_search")}
     data = dict(d.pop("data"))
     data.pop("name", None)
