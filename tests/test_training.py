@@ -182,3 +182,19 @@ def test_eval_cli(tmp_path, small_data, capsys):
     assert "<svg" in html.read_text()
     assert "entities (seqeval strict IOB2)" in capsys.readouterr().out
     assert eval_main(["--model", str(tmp_path / "none"), "--data", str(small_data / "test.jsonl")]) == 2
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_on_cpu(small_data, tmp_path):
+    """torchrun with two CPU processes (gloo) trains a few steps; the checkpoint loads."""
+    out = tmp_path / "ddp"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    r = subprocess.run([str(torchrun), "--nproc_per_node=2", "-m", "rasid.training.train", *SHRINK,
+                        *data_overrides(small_data), "data.test=null", "trainer.html_reports=false", f"output_dir={out}"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "world size 2, backend gloo" in r.stdout + r.stderr
+    from rasid.inference.predictor import Predictor
+
+    res = Predictor.from_pretrained(out / "model").predict("قتل جنديان في هجوم مسلح")
+    assert set(res) == {"entities", "attack_types", "events"}

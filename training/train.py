@@ -104,8 +104,9 @@ def train(s) -> dict:
             tokenizer = AutoTokenizer.from_pretrained(str(tok_dir), local_files_only=True)
         else:
             texts = [prepare(r["text"], norm, stems).word_strings() for r in train_recs]
-            tokenizer = build_wordpiece(texts, s.model.vocab_size, s.model.min_frequency)
-            tokenizer.save_pretrained(str(tok_dir))
+            tokenizer = build_wordpiece(texts, s.model.vocab_size, s.model.min_frequency)  # deterministic: same on every rank
+            if int(os.environ.get("RANK", "0")) == 0:
+                tokenizer.save_pretrained(str(tok_dir))
         encoder = None
         encoder_cfg = {"model_type": "bert", **s.model.encoder, "vocab_size": len(tokenizer),
                        "pad_token_id": tokenizer.pad_token_id}
@@ -180,6 +181,8 @@ def train(s) -> dict:
         data_collator=Collator(tokenizer.pad_token_id or 0), callbacks=callbacks,
     )
     last = get_last_checkpoint(args.output_dir) if s.trainer.resume and Path(args.output_dir).is_dir() else None
+    if args.world_size > 1:
+        log.info("distributed training: world size %d, backend %s", args.world_size, args.ddp_backend or "default")
     if last:
         log.info("resuming from %s", last)
     trainer.train(resume_from_checkpoint=last)

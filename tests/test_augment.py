@@ -1,0 +1,119 @@
+"""Template + lexicon augmentation (rasid.data.augment)."""
+
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from rasid.data import augment
+from rasid.data.schema import validate_record
+
+ATTACK_TYPES = ("BOMBING", "SUICIDE_BOMBING", "AIRSTRIKE", "SHELLING", "AMBUSH",
+                "ARMED_ASSAULT", "ASSASSINATION", "KIDNAPPING")
+INDIC = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
+
+
+@pytest.fixture(scope="module")
+def records():
+    return augment.generate(2000, seed=1)
+
+
+def test_deterministic_for_a_seed():
+    assert augment.generate(150, seed=7) == augment.generate(150, seed=7)
+    assert augment.generate(150, seed=7) != augment.generate(150, seed=8)
+
+
+def test_every_record_is_valid(records):
+    assert len(records) == 2000
+    for r in records:
+        assert validate_record(r) == [], r
+        assert r["source"] == "augmented" and r["theatre"]
+        assert set(r) == {"id", "text", "entities", "attack_types", "theatre", "source"}
+
+
+def test_ids_unique(records):
+    ids = [r["id"] for r in records]
+    assert len(set(ids)) == len(ids)
+    assert ids[0] == "aug-000001"
+
+
+def test_attack_type_shares(records):
+    n = len(records)
+    shares = Counter(a for r in records for a in r["attack_types"])
+    for t in ATTACK_TYPES:
+        assert shares[t] / n >= 0.05, (t, shares[t])
+    assert sum(not r["attack_types"] for r in records) / n >= 0.20
+    assert sum(len(r["attack_types"]) >= 2 for r in records) / n >= 0.05
+    for r in records:
+        assert all(a in ATTACK_TYPES for a in r["attack_types"])
+
+
+def test_counts(records):
+    seen_digits = seen_words = seen_null = 0
+    for r in records:
+        for e in r["entities"]:
+            if e["label"] not in ("KILLED", "WOUNDED"):
+                assert "count" not in e
+                continue
+            assert "count" in e
+            c = e["count"]
+            assert c is None or (type(c) is int and c >= 0)
+            span = r["text"][e["start"]:e["end"]].translate(INDIC)
+            digits = re.findall(r"\d+", span)
+            if digits:
+                assert c == int(digits[0]), (span, e)
+                seen_digits += 1
+            elif c is None:
+                seen_null += 1
+                assert "qualifier" not in e
+            else:
+                seen_words += 1
+            if "أكثر من" in span:
+                assert e["qualifier"] == "more_than", span
+            if re.match(r"(نحو|حوالي) ", span):
+                assert e["qualifier"] == "about", span
+            if r["text"][e["end"]:].startswith(" على الأقل"):
+                assert e["qualifier"] == "at_least"
+    assert min(seen_digits, seen_words, seen_null) > 100
+
+
+def test_spans_are_clean(records):
+    for r in records:
+        for e in r["entities"]:
+            s = r["text"][e["start"]:e["end"]]
+            assert s == s.strip() and "[[" not in s and "|" not in s
+            # a proclitic is outside the span: never inside before an ACTOR name
+            if e["label"] == "ACTOR":
+                assert not s.startswith("لل"), s
+        assert "[[" not in r["text"] and "]]" not in r["text"] and "{" not in r["text"]
+        assert "<" not in r["text"] and "(" not in r["text"]
+
+
+def test_no_collapse_onto_few_frames(records):
+    assert len({r["text"] for r in records}) >= 1500
+    openings = Counter(" ".join(r["text"].split()[:2]) for r in records)
+    assert openings.most_common(1)[0][1] / len(records) < 0.05
+    lengths = [len(r["text"].split()) for r in records]
+    assert min(lengths) >= 8 and max(lengths) <= 60
+
+
+def test_number_words_agreement():
+    import random
+    rng = random.Random(0)
+    assert augment.number_words(rng, 3, False, True) == "ثلاثة"
+    assert augment.number_words(rng, 3, True, True) == "ثلاث"
+    assert augment.number_words(rng, 12, False, True) == "اثنا عشر"
+    assert augment.number_words(rng, 12, False, False) == "اثني عشر"
+    assert augment.number_words(rng, 13, True, False) == "ثلاث عشرة"
+    assert augment.number_words(rng, 21, False, True) == "واحد وعشرون"
+    assert augment.number_words(rng, 35, False, False) == "خمسة وثلاثين"
+    assert augment.number_words(rng, 200, False, False) == "مئتي"
+    assert augment.number_words(rng, 300, False, True) in ("ثلاثمئة", "ثلاثمائة")
+
+
+def test_cli_writes_valid_jsonl(tmp_path):
+    out = tmp_path / "aug.jsonl"
+    assert augment.main(["--n", "40", "--seed", "2", "--out", str(out)]) == 0
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 40 and all(validate_record(r) == [] for r in lines)
