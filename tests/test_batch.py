@@ -143,3 +143,27 @@ def test_resume_after_kills_is_byte_identical(tiny_ckpt, tmp_path):
     ids = [r["id"] for r in read_jsonl(out)]
     assert len(ids) == len(set(ids)) == 399
     assert read_jsonl(tmp_path / "out.jsonl.errors.jsonl") == read_jsonl(tmp_path / "ref.jsonl.errors.jsonl")
+
+
+@pytest.mark.slow
+def test_ray_engine_local_two_cpus(tiny_ckpt, tmp_path):
+    """--engine ray on a local Ray instance with 2 CPUs: same records, sharded output, bad records kept apart."""
+    pytest.importorskip("ray")
+    recs = [{"id": f"r{i}", "text": ARTICLES[i % 3], "src": "x"} for i in range(30)]
+    lines = [json.dumps(r, ensure_ascii=False) for r in recs] + ["{broken", json.dumps({"id": "e", "text": ""})]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "ray_out"
+    r = subprocess.run([sys.executable, "-m", "rasid.inference.batch", "--engine", "ray", "--ray-cpus", "2",
+                        "--threads", "1", "--chunk-size", "8", "--model", str(tiny_ckpt), "--input", str(src),
+                        "--output", str(out), "--quiet"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 1, r.stderr[-3000:]  # two bad records, no --allow-errors
+    got = [json.loads(x) for f in sorted(out.glob("*.jsonl")) for x in f.read_text(encoding="utf-8").splitlines()]
+    assert sorted(g["id"] for g in got) == sorted(x["id"] for x in recs)
+    local = tmp_path / "local.jsonl"
+    write_jsonl(tmp_path / "good.jsonl", recs)
+    assert batch.main(["--model", str(tiny_ckpt), "--input", str(tmp_path / "good.jsonl"), "--output", str(local),
+                       "--quiet"]) == 0
+    assert sorted(got, key=lambda g: g["id"]) == sorted(read_jsonl(local), key=lambda g: g["id"])
+    errors = [json.loads(x) for f in (out / "errors").glob("*.jsonl") for x in f.read_text(encoding="utf-8").splitlines()]
+    assert sorted(e["error"].split(":")[0] for e in errors) == ["field 'text' is empty", "invalid JSON"]
