@@ -164,9 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:
         print(f"rasid-data: invalid data:\n{exc}", file=sys.stderr)
         return 1
-    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError) as exc:
+    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError, ValueError) as exc:
         print(f"rasid-data: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

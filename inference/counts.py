@@ -187,7 +187,7 @@ def _vowels_say_dual(raw: str) -> bool | None:
     return None
 
 
-def _is_dual(raw: str, tok: str, has_next: bool) -> bool:
+def _is_dual(raw: str, tok: str, has_next: bool, next_tok: str = "") -> bool:
     if tok in _PLURALS or tok.startswith("ال") or len(tok) < 4:
         return False
     if tok.endswith(("تين", "تان")) and not tok.endswith("ستان"):  # not أفغانستان
@@ -200,12 +200,17 @@ def _is_dual(raw: str, tok: str, has_next: bool) -> bool:
         return (stem in _PERSONS
                 or (len(stem) >= 3 and stem.endswith("ي"))  # nisba: عسكريان، إيرانيان
                 or (len(stem) >= 4 and stem.startswith("م"))  # participle: مجندان، مسلحان
-                or (len(stem) == 4 and stem[1] == "ا"))  # فاعل: حارسان، راكبان
+                or (len(stem) == 4 and stem[1] == "ا")  # فاعل: حارسان، راكبان
+                or (len(stem) == 4 and stem[2] == "ا"))  # فعّال: صيادان، بحاران
     if tok.endswith("ين"):
         vowels = _vowels_say_dual(raw)
         return vowels if vowels is not None else tok[:-2] in _BROKEN
     if tok.endswith("ي") and has_next:  # construct dual: عنصري أمن، عنصرَي أمن
         return tok[:-1] in _BROKEN or bool(_CONSTRUCT_FATHA.search(raw))
+    if tok.endswith("ا") and has_next and "\u064b" not in raw and not next_tok.endswith("ا"):
+        # nominative construct dual (فردا أمن، عنصرا شرطة); not the accusative
+        # singular, which has tanween or an agreeing adjective (طبيبًا معروفًا)
+        return tok[:-1] in _BROKEN
     return False
 
 
@@ -253,7 +258,7 @@ def _count(pairs: list[tuple[str, str]]) -> int | None:
     raw, tok = pairs[head]
     base = tok[:-1] if tok.endswith("ا") else tok
     # 2. A dual noun, before the vague words so that `آخرَين` (vocalised dual) counts.
-    if _is_dual(raw, tok, head + 1 < len(toks)):
+    if _is_dual(raw, tok, head + 1 < len(toks), toks[head + 1] if head + 1 < len(toks) else ""):
         return 2
     # 3. Vague quantities.
     if tok in _VAGUE or base in _VAGUE:
