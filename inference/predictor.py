@@ -30,6 +30,7 @@ from .segment import split_segments
 from .words import DEFAULT_STEMS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a checkpoint is local; never reach for a hub
+_TRAILING_PREPOSITIONS = frozenset(["من", "في", "على", "عن", "ب", "ل", "و"])
 _SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates (from JSON \\ud800 escapes) break tokenizers
 
 
@@ -151,6 +152,12 @@ class Predictor:
         path = Path(path)
         config = load_config(path)
         tokenizer = load_tokenizer(path)
+        vocab = config.encoder.get("vocab_size")
+        if vocab is not None and len(tokenizer) > vocab:
+            raise CheckpointError(
+                f"the tokenizer in {path} has {len(tokenizer)} tokens but the model's embedding has {vocab}: "
+                "they come from different models. Save the tokenizer the model was trained with next to it."
+            )
         if backend == "torch":
             be = _TorchBackend(path, num_threads)
         elif backend == "onnx":
@@ -277,7 +284,13 @@ class Predictor:
             prev_w = w
         text = prep.original
         out = []
+        words = prep.word_strings()
         for label, w0, w1, ps in spans:
+            # The schema ends a count before a partitive من + ACTOR and never on a
+            # preposition: drop trailing من/في/على words the tagger let in.
+            while label in COUNT_LABELS and w1 > w0 and words[w1] in _TRAILING_PREPOSITIONS:
+                w1 -= 1
+                ps = ps[:-1]
             s, e = prep.original_span(w0, w1, self.norm_cfg)
             ent = {"start": offset + s, "end": offset + e, "label": label, "text": text[s:e],
                    "score": round(float(np.mean(ps)), 4)}

@@ -151,6 +151,18 @@ def test_bad_checkpoint_configs(tiny_ckpt, tmp_path, edit, message):
         Predictor.from_pretrained(ckpt)
 
 
+def test_mismatched_tokenizer(tiny_ckpt, tmp_path):
+    import shutil
+
+    ckpt = tmp_path / "t"
+    shutil.copytree(tiny_ckpt, ckpt)
+    cfg = json.loads((ckpt / "config.json").read_text())
+    cfg["encoder"]["vocab_size"] = 50  # as if the tokenizer of a bigger model sat beside it
+    (ckpt / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="different models"):
+        Predictor.from_pretrained(ckpt)
+
+
 def test_missing_directory_message(tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
         Predictor.from_pretrained(tmp_path / "nope")
@@ -165,3 +177,25 @@ def test_inference_imports_no_training_stack():
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_onnx_backend_agrees_with_torch_on_test_split(tiny_ckpt, tmp_path):
+    """fp32 ONNX vs torch over the shipped test split: >= 99% identical entity and attack-type decisions."""
+    pytest.importorskip("onnxruntime")
+    from conftest import CORPUS, load_jsonl
+    from rasid.inference.export import export_onnx
+
+    export_onnx(tiny_ckpt, tmp_path / "onnx", quantize="int8")
+    texts = [r["text"] for r in load_jsonl(CORPUS / "test.jsonl")]
+    a = Predictor.from_pretrained(tiny_ckpt).predict(texts)
+    b = Predictor.from_pretrained(tmp_path / "onnx", backend="onnx", onnx_file="model.onnx").predict(texts)
+    ents_a = {(i, e["start"], e["end"], e["label"]) for i, r in enumerate(a) for e in r["entities"]}
+    ents_b = {(i, e["start"], e["end"], e["label"]) for i, r in enumerate(b) for e in r["entities"]}
+    assert ents_a, "the test model should predict some entities"
+    assert len(ents_a & ents_b) / len(ents_a | ents_b) >= 0.99
+    types_a = {(i, t["label"]) for i, r in enumerate(a) for t in r["attack_types"]}
+    types_b = {(i, t["label"]) for i, r in enumerate(b) for t in r["attack_types"]}
+    decisions = len(texts) * 8
+    assert 1 - len(types_a ^ types_b) / decisions >= 0.99
+    q = Predictor.from_pretrained(tmp_path / "onnx", backend="onnx")  # picks model.int8.onnx
+    assert q.backend.session is not None and len(q.predict(texts[:5])) == 5

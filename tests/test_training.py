@@ -198,3 +198,15 @@ def test_ddp_two_processes_on_cpu(small_data, tmp_path):
 
     res = Predictor.from_pretrained(out / "model").predict("قتل جنديان في هجوم مسلح")
     assert set(res) == {"entities", "attack_types", "events"}
+
+
+@pytest.mark.slow
+def test_optuna_multirun_sweep(small_data, tmp_path):
+    """rasid-train -m hparams_search=optuna runs trials and writes the study's best parameters."""
+    r = run_cli(["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", *SHRINK, *data_overrides(small_data),
+                 "data.test=null", "trainer.html_reports=false", "trainer.max_steps=3",
+                 f"paths.output_root={tmp_path}"], cwd=tmp_path)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    best = list(tmp_path.glob("multirun/*/optimization_results.yaml"))
+    assert best and "best_params" in best[0].read_text()
+    assert len(list(tmp_path.glob("sweep/*/model/model.safetensors"))) == 2

@@ -50,6 +50,7 @@ class TrainerSettings:
     batch_size: int = 32
     eval_batch_size: int = 64
     gradient_accumulation_steps: int = 1
+    group_by_length: bool = True
     max_steps: int = -1
     early_stopping_patience: int = 5
     save_total_limit: int = 2

@@ -168,6 +168,7 @@ def train(s) -> dict:
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=s.trainer.dataloader_num_workers,
         prediction_loss_only=True,
+        train_sampling_strategy="group_by_length" if s.trainer.group_by_length else "random",
         # which batch keys are labels (the Trainer computes eval loss only when all are present)
         label_names=(["labels"] if config.has_tagging else []) + (["type_labels"] if config.has_classification else []),
         disable_tqdm=not s.trainer.progress_bar,
