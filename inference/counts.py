@@ -91,6 +91,11 @@ def _number_word(tok: str, first: bool) -> str | None:
     return None
 
 
+def is_number_word(word: str) -> bool:
+    """A cardinal number word in any case or gender (`عشرين`, `ثلاث`, `مئتي`)."""
+    return _number_word(_fold(word), first=True) is not None
+
+
 def _read_words(toks: list[str], i: int) -> int | None:
     """Value of the number-word run starting at toks[i], or None."""
     words: list[str] = []

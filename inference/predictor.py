@@ -22,7 +22,7 @@ import numpy as np
 
 from rasid.models.modeling import CheckpointError, load_config
 
-from .counts import parse_count
+from .counts import is_number_word, parse_count
 from .encoding import Prepared, check_fast_tokenizer, encode, first_subword_positions, prepare
 from .normalize import NormalizationConfig
 from .schema import COUNT_LABELS, EVENT_CODES
@@ -291,6 +291,11 @@ class Predictor:
             while label in COUNT_LABELS and w1 > w0 and words[w1] in _TRAILING_PREPOSITIONS:
                 w1 -= 1
                 ps = ps[:-1]
+            # A compound number is never cut after its first part (`سبعة | وعشرين`):
+            # extend over و + number word.
+            while (label in COUNT_LABELS and w1 + 2 < len(words) and words[w1 + 1] == "و"
+                   and is_number_word(words[w1 + 2]) and is_number_word(words[w1])):
+                w1 += 2
             s, e = prep.original_span(w0, w1, self.norm_cfg)
             ent = {"start": offset + s, "end": offset + e, "label": label, "text": text[s:e],
                    "score": round(float(np.mean(ps)), 4)}
