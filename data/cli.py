@@ -105,26 +105,22 @@ def stats(records: list[dict]) -> str:
     return "\n".join(out)
 
 
+def _load_valid(args) -> list[dict]:
+    """All records of args.files; DataError listing every problem otherwise."""
+    from .schema import load_corpus
+
+    return load_corpus(args.files, _labels(args))
+
+
 def cmd_stats(args) -> int:
-    records = []
-    for f in args.files:
-        recs, problems = validate_file(f, _labels(args))
-        if problems:
-            raise DataError(problems)
-        records += recs
-    print(stats(records))
+    print(stats(_load_valid(args)))
     return 0
 
 
 def cmd_consistency(args) -> int:
     from .consistency import find_disagreements, load_allowlist
 
-    records = []
-    for f in args.files:
-        recs, problems = validate_file(f, _labels(args))
-        if problems:
-            raise DataError(problems)
-        records += recs
+    records = _load_valid(args)
     allow = load_allowlist(args.allow) if args.allow else {}
     rows = find_disagreements(records, allow)
     for row in rows:
