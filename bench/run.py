@@ -232,7 +232,7 @@ def main() -> None:
     result = {"peak_fp32_gflops": peaks["fp32"], "peak_int8_gops": peaks["int8"], "threads": args.threads,
               "segments": args.segments, "variants": variants, "training": training}
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\n| shape | variant | seg/s | tok/s | peak RSS MB | x baseline | % of matmul peak |\n|---|---|---|---|---|---|---|")
+    print("\n| shape | variant | seg/s | tok/s | peak RSS MB | x baseline | % of matmul peak |\n|---|---|---|---|---|---|---|")
     for v in variants:
         print(f"| {v['model_shape']} | {v['name']} | {v['segments_per_s']} | {v['tokens_per_s']:.0f} | {v['peak_rss_mb']:.0f} | "
               f"{v['ratio_vs_baseline']} | {100 * v['fraction_of_peak']:.0f}% |")

@@ -1,7 +1,6 @@
 """Training: config composition, smoke runs per task, local HF encoders, resume, eval CLI."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
