@@ -709,7 +709,23 @@ def count(rng, pool, case: str = "gen", kinds: dict | None = None, poss: str | N
         w = str(n).translate(INDIC) if rng.random() < 0.3 else str(n)
     else:
         w = number_words(rng, n, fem, nom, case == "acc" and not pre)
-    return dict(text=f"{pre}{w} {_noun_after(n, nn, nom)}", n=n, q=q, trail=trail, num="p", fem=fem)
+    noun = _noun_after(n, nn, nom)
+    if not fem and pool in (SOLDIERS, CIVILIANS) and rng.random() < 0.3:
+        noun += " " + _nisba(rng, n)  # the adjective belongs to the count span: جنود أتراك، عنصرًا أمنيًا
+    return dict(text=f"{pre}{w} {noun}", n=n, q=q, trail=trail, num="p", fem=fem)
+
+
+# Nisba adjectives after a counted masculine noun; form by number: 3-10 genitive
+# plural (جنود عراقيين), 11-99 accusative singular (جنديًا عراقيًا), 100+ genitive singular.
+NISBA = ("عراقي", "سوري", "يمني", "صومالي", "تركي", "مصري", "أمني", "حكومي", "باكستاني", "أفغاني", "ليبي",
+         "سوداني", "كيني", "أوغندي", "إثيوبي", "نيجيري", "مالي", "محلي", "إسرائيلي", "لبناني", "نيجري", "تشادي")
+
+
+def _nisba(rng, n: int) -> str:
+    base = rng.choice(NISBA)
+    if 3 <= n <= 10:
+        return base + "ين"
+    return base + "ًا" if n % 100 >= 11 else base
 
 
 def cm(c: dict, label: str) -> str:
