@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rasid.inference.counts import parse_count
 from rasid.inference.schema import COUNT_LABELS
-from rasid.inference.words import split_words
+from rasid.inference.words import spans_to_iob, split_words
 
 from .schema import DataError, iter_jsonl
 
@@ -37,11 +37,7 @@ def jsonl_to_conll(records: list[dict]) -> str:
     for rec in records:
         text = rec["text"]
         words = split_words(text)
-        tags = ["O"] * len(words)
-        for ent in rec.get("entities", []):
-            inside = [i for i, (s, e) in enumerate(words) if s >= ent["start"] and e <= ent["end"]]
-            for j, i in enumerate(inside):
-                tags[i] = ("B-" if j == 0 else "I-") + ent["label"]
+        tags = spans_to_iob(words, rec.get("entities", []))
         attack = ",".join(rec.get("attack_types", []))
         lines = [f"# id = {rec['id']}", f"# text = {text}"]
         if attack:

@@ -67,3 +67,15 @@ def split_words(text: str, stems: frozenset[str] = DEFAULT_STEMS) -> list[tuple[
             spans.append((pos, pos + len(piece)))
             pos += len(piece)
     return spans
+
+
+def spans_to_iob(words: list[tuple[int, int]], spans: list[dict]) -> list[str]:
+    """IOB2 tag per word for character spans (``start``, ``end``, ``label``):
+    a word belongs to a span it overlaps; earlier spans win on conflict."""
+    tags = ["O"] * len(words)
+    for sp in sorted(spans, key=lambda x: x["start"]):
+        inside = [i for i, (s, e) in enumerate(words) if s < sp["end"] and e > sp["start"]]
+        for j, i in enumerate(inside):
+            if tags[i] == "O":
+                tags[i] = ("B-" if j == 0 else "I-") + sp["label"]
+    return tags

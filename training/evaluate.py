@@ -22,16 +22,9 @@ log = logging.getLogger("rasid.eval")
 
 def to_iob(text: str, spans: list[dict]) -> list[str]:
     """IOB2 tags over the words of ``text`` (rasid.inference.words), for seqeval."""
-    from rasid.inference.words import split_words
+    from rasid.inference.words import spans_to_iob, split_words
 
-    words = split_words(text)
-    tags = ["O"] * len(words)
-    for sp in sorted(spans, key=lambda x: x["start"]):
-        inside = [i for i, (s, e) in enumerate(words) if s < sp["end"] and e > sp["start"]]
-        for j, i in enumerate(inside):
-            if tags[i] == "O":
-                tags[i] = ("B-" if j == 0 else "I-") + sp["label"]
-    return tags
+    return spans_to_iob(split_words(text), spans)
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict:
