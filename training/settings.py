@@ -28,8 +28,10 @@ class ModelSettings:
     max_length: int = 128
     stride: int = 32
     pooling: str = "mean"
+    pooled_norm: bool = False
     classifier_dropout: float = 0.1
     learning_rate: float = 5e-4
+    head_learning_rate: float | None = None  # None = learning_rate
     epochs: float = 20
     warmup_ratio: float = 0.06
     weight_decay: float = 0.01

