@@ -1365,6 +1365,20 @@ def _noise(rng, markup: str) -> str:
     return markup
 
 
+# Military aircraft and drones are ACTOR wherever they are mentioned (AUTHORING.md R13), with an
+# adjective that belongs to them; a proclitic stays outside and an owner after تابعة is a second span.
+_AIRCRAFT = re.compile(
+    r"(^|[\s(«\"])([وفبل]{0,2})((?:الطائرات المسيّرة|طائرات مسيّرة|طائرة مسيّرة|طائرتان مسيّرتان|طائرتين مسيّرتين"
+    r"|طائرات حربية|طائرة حربية|مقاتلات|مروحيات|مروحية|الطيران الحربي)(?: مجهولة)?)(?=[\s،.)»\"]|$)"
+)
+_MARKUP_TAG = re.compile(r"(\[\[[^\]]*\]\])")
+
+
+def _tag_aircraft(markup: str) -> str:
+    parts = _MARKUP_TAG.split(markup)  # odd parts are existing spans: left alone
+    return "".join(p if i % 2 else _AIRCRAFT.sub(r"\1\2[[ACTOR|\3]]", p) for i, p in enumerate(parts))
+
+
 # ---------------------------------------------------------------- API
 def _clean(s: str) -> str:
     s = re.sub(r" {2,}", " ", s)
@@ -1379,7 +1393,7 @@ def generate(n: int, seed: int = 0) -> list[dict]:
     out, seen = [], set()
     while len(out) < n:
         markup, types, theatre = _segment(rng)
-        markup = _noise(rng, _clean(markup))
+        markup = _noise(rng, _tag_aircraft(_clean(markup)))
         text, entities = parse_markup(markup)
         words = len(text.split())
         if text in seen or not 8 <= words <= 60:

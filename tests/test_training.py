@@ -19,7 +19,7 @@ PRESETS = ["tiny", "e5_small", "arabert_v02", "camelbert_msa", "camelbert_mix", 
 SHRINK = [
     "trainer=smoke", "model.encoder.hidden_size=32", "model.encoder.num_hidden_layers=1",
     "model.encoder.num_attention_heads=2", "model.encoder.intermediate_size=64", "model.vocab_size=400",
-    "model.max_length=48", "model.stride=8", "data.use_augmented=false",
+    "model.max_length=48", "model.stride=8", "data.use_augmented=false", "data.style_copies=0",
 ]
 
 
@@ -111,7 +111,7 @@ def test_local_hf_encoder_fine_tunes(small_data, tmp_path):
                          intermediate_size=64)).save_pretrained(hf)
     tok.save_pretrained(str(hf))
     out = tmp_path / "run"
-    s = from_config(compose_cfg(["model=local", f"model.name_or_path={hf}", "trainer=smoke", "data.use_augmented=false",
+    s = from_config(compose_cfg(["model=local", f"model.name_or_path={hf}", "trainer=smoke", "data.use_augmented=false", "data.style_copies=0",
                                  "model.max_length=48", "model.stride=8", f"output_dir={out}"] + data_overrides(small_data)))
     train(s)
     cfg = json.loads((out / "model" / "config.json").read_text())

@@ -14,6 +14,8 @@ class DataSettings:
     test: str | None
     augmented: list[str] = field(default_factory=list)
     use_augmented: bool = True
+    augmented_limit: int | None = None
+    style_copies: int = 0
     entity_labels: list[str] = field(default_factory=list)
     attack_types: list[str] = field(default_factory=list)
 

@@ -81,8 +81,13 @@ def train(s) -> dict:
 
     # -- data ----------------------------------------------------------------
     labels = LabelSet(tuple(s.data.entity_labels), tuple(s.data.attack_types))
-    train_files = _resolve_paths(list(s.data.train) + (list(s.data.augmented) if s.data.use_augmented else []))
-    train_recs = load_corpus(train_files, labels)
+    train_recs = load_corpus(_resolve_paths(list(s.data.train)), labels)
+    if s.data.style_copies:  # outlet surface forms on the train files' own segments (rasid.data.style)
+        from rasid.data.style import styled_copies
+
+        train_recs += styled_copies(train_recs, s.data.style_copies, seed=s.seed)
+    if s.data.use_augmented and s.data.augmented:
+        train_recs += load_corpus(_resolve_paths(list(s.data.augmented)), labels)[: s.data.augmented_limit]
     dev_recs = load_corpus(_resolve_paths([s.data.dev]), labels) if s.data.dev else []
     test_recs = load_corpus(_resolve_paths([s.data.test]), labels) if s.data.test else []
     log.info("data: %d train, %d dev, %d test segments", len(train_recs), len(dev_recs), len(test_recs))
