@@ -48,6 +48,40 @@ def entity_metrics(gold: list[list[str]], pred: list[list[str]]) -> dict:
     return {"micro": conv(rep["micro avg"]), "macro": conv(rep["macro avg"]), "per_label": per}
 
 
+def partial_and_count_metrics(gold: list[list[dict]], pred: list[list[dict]], labels) -> tuple[dict, dict]:
+    """Partial-match entity P/R/F1 and casualty-count accuracy.
+
+    A predicted span matches a gold span of the same label when their
+    characters overlap (so they share a word); each span matches at most once.
+    Count accuracy is over gold KILLED/WOUNDED spans that have a match: the
+    share whose predicted ``count`` equals the gold one (``None`` for vague).
+    """
+    tp = n_pred = n_gold = 0
+    counted = right = 0
+    for g_ents, p_ents in zip(gold, pred):
+        n_gold += len(g_ents)
+        n_pred += len(p_ents)
+        used: set[int] = set()
+        for g in sorted(g_ents, key=lambda e: e["start"]):
+            best = None
+            for j, p in enumerate(p_ents):
+                if j in used or p["label"] != g["label"] or p["start"] >= g["end"] or p["end"] <= g["start"]:
+                    continue
+                overlap = min(p["end"], g["end"]) - max(p["start"], g["start"])
+                if best is None or overlap > best[0]:
+                    best = (overlap, j)
+            if best is None:
+                continue
+            used.add(best[1])
+            tp += 1
+            if "count" in g:
+                counted += 1
+                right += p_ents[best[1]].get("count") == g["count"]
+    partial = _prf(tp, n_pred - tp, n_gold - tp)
+    counts = {"accuracy": round(right / counted, 4) if counted else 0.0, "matched_spans": counted}
+    return partial, counts
+
+
 # Threshold tuning on a small dev set overfits: with 10-20 positives per label,
 # the F1-best grid point often sits at an extreme (0.05, 0.90) that only fits
 # those few segments. So the tuned value is shrunk toward the neutral 0.5 by
@@ -125,6 +159,8 @@ def evaluate(predictor, records: list[dict], batch_size: int = 32, tune: bool = 
         gold_tags = [to_iob(r["text"], r.get("entities", [])) for r in records]
         pred_tags = [to_iob(r["text"], p["entities"]) for r, p in zip(records, preds)]
         metrics["entities"] = entity_metrics(gold_tags, pred_tags)
+        metrics["entities"]["partial"], metrics["counts"] = partial_and_count_metrics(
+            [r.get("entities", []) for r in records], [p["entities"] for p in preds], cfg.entity_labels)
     types = list(cfg.attack_types)
     pred_types: list[list[dict]] = [[] for _ in records]
     if cfg.has_classification:
@@ -195,6 +231,8 @@ def summary_line(m: dict) -> str:
     parts = []
     if "entities" in m:
         parts.append(f"entity micro F1 {m['entities']['micro']['f1']:.3f}")
+        if "partial" in m["entities"]:
+            parts.append(f"partial {m['entities']['partial']['f1']:.3f}, count accuracy {m['counts']['accuracy']:.3f}")
     if "attack_types" in m:
         parts.append(f"attack-type micro F1 {m['attack_types']['micro']['f1']:.3f} macro {m['attack_types']['macro']['f1']:.3f}")
     return ", ".join(parts)
@@ -241,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rasid-eval: error: {exc}", file=sys.stderr)
         return 2
     print(format_report(metrics))
+    print(summary_line(metrics))
     return 0
 
 
