@@ -35,7 +35,7 @@ Reading guide
   headline, toll, لقي ... مصرعه), no-attack frames (``NO_ATTACK``), noise
   (diacritics ~5%, tatweel ~3%), :func:`generate`, :func:`main`.
 
-Annotation choices (ANNOTATION.md and AUTHORING.md house rules): the bomber
+Annotation choices (docs/SCHEMA.md and AUTHORING.md house rules): the bomber
 word انتحاري / انتحارية is not tagged (as in most hand-written segments);
 abductees, detainees, released or convicted people, accident and disease
 deaths, counts of things, sub-counts (بينهم طفلان), combined totals (بين قتيل

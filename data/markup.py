@@ -2,7 +2,7 @@
 
 Writing character offsets by hand is error-prone, so the shipped corpus is
 authored as inline markup and compiled to the canonical JSONL of
-ANNOTATION.md. The same converter serves users who prefer to annotate in a
+docs/SCHEMA.md. The same converter serves users who prefer to annotate in a
 text editor.
 
 Markup, inside the ``markup`` field of a JSON line::

@@ -1,4 +1,4 @@
-"""Canonical JSONL (ANNOTATION.md): reading and validation.
+"""Canonical JSONL (docs/SCHEMA.md): reading and validation.
 
 Every problem is reported as ``file:line: reason`` and all problems of a file
 are collected, so one run of ``rasid-data validate`` lists everything to fix.

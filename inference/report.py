@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-# Fixed colours for the schema's labels (ANNOTATION.md). Labels are data, so
+# Fixed colours for the schema's labels (docs/SCHEMA.md). Labels are data, so
 # any other label gets a colour from a hash of its name: stable across runs.
 PALETTE = {"ACTOR": "#a8d1ff", "KILLED": "#ffa8a8", "WOUNDED": "#ffd98a"}
 COUNT_LABELS = ("KILLED", "WOUNDED")

@@ -1,4 +1,4 @@
-"""The label contract of ANNOTATION.md that inference needs at run time."""
+"""The label contract of docs/SCHEMA.md that inference needs at run time."""
 
 ENTITY_LABELS = ("ACTOR", "KILLED", "WOUNDED")
 COUNT_LABELS = ("KILLED", "WOUNDED")
