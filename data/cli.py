@@ -19,15 +19,26 @@ from .schema import ATTACK_TYPES, ENTITY_LABELS, DataError, LabelSet, validate_f
 
 
 def _labels(args) -> LabelSet:
-    ents = tuple(args.entity_labels.split(",")) if args.entity_labels else ENTITY_LABELS
-    types = tuple(args.attack_types.split(",")) if args.attack_types else ATTACK_TYPES
+    """The label set of --entity-labels / --attack-types; ``auto`` reads it off the files."""
+    from .schema import infer_attack_types, infer_entity_labels
+
+    files = [f for f in args.files if Path(f).is_file()]
+    if args.entity_labels == "auto":
+        ents = tuple(infer_entity_labels(files))
+    else:
+        ents = tuple(x.strip() for x in args.entity_labels.split(",") if x.strip()) if args.entity_labels else ENTITY_LABELS
+    if args.attack_types == "auto":
+        types = tuple(infer_attack_types(files))
+    else:
+        types = tuple(x.strip() for x in args.attack_types.split(",") if x.strip()) if args.attack_types else ATTACK_TYPES
     return LabelSet(ents, types)
 
 
 def cmd_validate(args) -> int:
     total, bad = 0, 0
+    labels = _labels(args)
     for f in args.files:
-        recs, problems = validate_file(f, _labels(args))
+        recs, problems = validate_file(f, labels)
         total += len(recs)
         bad += len(problems)
         for p in problems:
@@ -40,16 +51,24 @@ def cmd_convert(args) -> int:
     from . import convert, markup
 
     src, dst = args.src, args.dst
+    conv = None
     if args.from_ == "jsonl":
         records = convert.read_jsonl(src)
     elif args.from_ == "conll":
-        records = convert.conll_to_jsonl(src)
+        conv = convert.read_conll(src, word_column=args.word_column, tag_column=args.tag_column)
     elif args.from_ == "labelstudio":
-        records = convert.labelstudio_to_jsonl(src, text_key=args.text_key)
+        conv = convert.read_labelstudio(src, text_key=args.text_key, choices_from=args.choices_from,
+                                        annotation=args.annotation, unannotated=args.unannotated)
     elif args.from_ == "markup":
         records, errors = markup.compile_file(src)
         if errors:
             raise DataError(errors)
+    if conv is not None:  # every note and every problem, then the records that did convert
+        for note in conv.notes:
+            print(f"rasid-data: warning: {note}", file=sys.stderr)
+        for problem in conv.problems:
+            print(problem, file=sys.stderr)
+        records = conv.records
     if args.to == "jsonl":
         n = write_jsonl(records, dst)
     elif args.to == "conll":
@@ -63,6 +82,10 @@ def cmd_convert(args) -> int:
             out.append(rec)
         n = write_jsonl(out, dst)
     print(f"wrote {n} records to {dst}", file=sys.stderr)
+    if conv is not None and conv.problems:
+        print(f"rasid-data: {len(conv.problems)} problem(s) listed above; the segments or tasks they name "
+              f"are not in {dst}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -133,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="rasid-data", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--entity-labels", help="comma-separated entity labels (default: the schema's)")
-    common.add_argument("--attack-types", help="comma-separated attack types (default: the schema's)")
+    common.add_argument("--entity-labels", help="comma-separated entity labels, e.g. PERS,LOC,ORG,MISC, or auto: "
+                        "the labels the files use (default: the schema's ACTOR,KILLED,WOUNDED)")
+    common.add_argument("--attack-types", help="comma-separated attack types, or auto: the ones the files use "
+                        "(default: the schema's)")
     p = sub.add_parser("validate", parents=[common], help="report every schema violation as file:line: reason")
     p.add_argument("files", nargs="+")
     p.set_defaults(fn=cmd_validate)
@@ -142,6 +167,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--from", dest="from_", required=True, choices=["jsonl", "conll", "labelstudio", "markup"])
     p.add_argument("--to", required=True, choices=["jsonl", "conll", "markup"])
     p.add_argument("--text-key", default="text", help="Label Studio: the data field holding the text")
+    p.add_argument("--choices-from", help="Label Studio: the choices control (from_name) holding attack types "
+                   "(default: every choices result)")
+    p.add_argument("--annotation", choices=["most-recent", "first", "last", "fail"], default="most-recent",
+                   help="Label Studio: which annotation counts when a task has several: most-recent (default): "
+                        "the latest updated_at; first / last: as listed in the export; fail: report tasks whose "
+                        "annotations disagree. The count of such tasks is always reported")
+    p.add_argument("--unannotated", choices=["skip", "keep"], default="skip",
+                   help="Label Studio: tasks with no usable annotation (predictions only, only cancelled "
+                        "annotations, none): skip (default) or keep as segments with no entities; counted either way")
+    p.add_argument("--word-column", type=int, default=0, help="CoNLL: the column holding the word (default: 0, the first)")
+    p.add_argument("--tag-column", type=int, default=-1, help="CoNLL: the column holding the tag (default: -1, the last)")
     p.add_argument("src")
     p.add_argument("dst")
     p.set_defaults(fn=cmd_convert)

@@ -7,6 +7,7 @@ are collected, so one run of ``rasid-data validate`` lists everything to fix.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,14 @@ class LabelSet:
 
 def validate_record(rec, labels: LabelSet = LabelSet()) -> list[str]:
     """Problems of one parsed record (empty list when valid)."""
+    unknown: list[tuple[str, str, str]] = []
+    problems = _check_record(rec, labels, unknown)
+    return problems + [msg for _, _, msg in unknown]
+
+
+def _check_record(rec, labels: LabelSet, unknown: list[tuple[str, str, str]]) -> list[str]:
+    """Problems of one record, except labels outside the label set: those go
+    to ``unknown`` as (kind, label, message) so a file can summarise them."""
     if not isinstance(rec, dict):
         return [f"expected a JSON object, got {type(rec).__name__}"]
     problems = []
@@ -64,7 +73,7 @@ def validate_record(rec, labels: LabelSet = LabelSet()) -> list[str]:
         if surface != surface.strip():
             problems.append(f"{where} ({surface!r}): whitespace at span edge")
         if lab not in labels.entity_labels:
-            problems.append(f"{where} ({surface!r}): unknown label {lab!r} (known: {', '.join(labels.entity_labels)})")
+            unknown.append(("entity", str(lab), f"{where} ({surface!r}): unknown label {lab!r} (known: {', '.join(labels.entity_labels)})"))
         if lab in labels.count_labels:
             if "count" not in e:
                 problems.append(f"{where} ({surface!r}): {lab} needs 'count' (an integer, or null when vague)")
@@ -84,7 +93,7 @@ def validate_record(rec, labels: LabelSet = LabelSet()) -> list[str]:
     else:
         for a in types:
             if a not in labels.attack_types:
-                problems.append(f"unknown attack type {a!r} (known: {', '.join(labels.attack_types)})")
+                unknown.append(("attack", str(a), f"unknown attack type {a!r} (known: {', '.join(labels.attack_types)})"))
         if len(set(map(str, types))) != len(types):
             problems.append("duplicate attack types")
     return problems
@@ -112,27 +121,94 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, object | None, str | Non
 
 
 def validate_file(path: str | Path, labels: LabelSet = LabelSet()) -> tuple[list[dict], list[str]]:
-    """All records and all problems (``file:line: reason``) of a JSONL file."""
+    """All records and all problems (``file:line: reason``) of a JSONL file.
+
+    Labels outside the label set are summarised once per file when they
+    repeat (a corpus with its own labels would otherwise give a line per
+    entity), and the first such message says how to declare the file's labels."""
     path = Path(path)
     if not path.is_file():
         return [], [f"{path}: no such file"]
     records, problems, seen = [], [], {}
+    unknown: list[tuple[int, str, str, str]] = []  # (line, kind, label, message)
+    found: dict[str, set] = {"entity": set(), "attack": set()}  # every label of the file, for the hint
     for lineno, rec, err in iter_jsonl(path):
         if err:
-            problems.append(f"{path}:{lineno}: {err}")
+            problems.append((lineno, f"{path}:{lineno}: {err}"))
             continue
-        errs = validate_record(rec, labels)
-        problems.extend(f"{path}:{lineno}: {e}" for e in errs)
+        bad_labels: list[tuple[str, str, str]] = []
+        errs = _check_record(rec, labels, bad_labels)
+        problems.extend((lineno, f"{path}:{lineno}: {e}") for e in errs)
+        unknown.extend((lineno, *u) for u in bad_labels)
         if isinstance(rec, dict):
+            found["entity"].update(str(e["label"]) for e in rec.get("entities") or [] if isinstance(e, dict) and "label" in e)
+            if isinstance(rec.get("attack_types"), list):
+                found["attack"].update(map(str, rec["attack_types"]))
             rid = rec.get("id")
             if isinstance(rid, str):
                 if rid in seen:
-                    problems.append(f"{path}:{lineno}: duplicate id {rid!r} (first on line {seen[rid]})")
+                    problems.append((lineno, f"{path}:{lineno}: duplicate id {rid!r} (first on line {seen[rid]})"))
                 else:
                     seen[rid] = lineno
-            if not errs:
+            if not errs and not bad_labels:
                 records.append(rec)
-    return records, problems
+    for kind in ("entity", "attack"):
+        problems.extend(_unknown_label_problems(path, [u for u in unknown if u[1] == kind], kind, labels,
+                                                sorted(found[kind])))
+    problems.sort(key=lambda p: p[0])
+    return records, [p for _, p in problems]
+
+
+SUMMARISE_AFTER = 3  # more unknown labels than this in one file: one summary line instead of one per entity
+
+
+def _unknown_label_problems(path: Path, unknown: list, kind: str, labels: LabelSet, found: list[str]) -> list:
+    if not unknown:
+        return []
+    if kind == "entity":
+        known, flag, key, what = labels.entity_labels, "--entity-labels", "data.entity_labels", "entities"
+    else:
+        known, flag, key, what = labels.attack_types, "--attack-types", "data.attack_types", "attack types"
+    auto = f" (or {key}=auto)" if kind == "entity" else ""
+    hint = (f"if these are the file's own labels, declare them: rasid-data {flag} {','.join(found)} (or {flag} auto), "
+            f"rasid-train {key}=[{','.join(found)}]{auto}")
+    if len(unknown) <= SUMMARISE_AFTER:
+        out = [(line, f"{path}:{line}: {msg}") for line, _, _, msg in unknown]
+        out[0] = (out[0][0], f"{out[0][1]}; {hint}")
+        return out
+    per_label = Counter(lab for _, _, lab, _ in unknown)
+    lines = sorted({line for line, _, _, _ in unknown})
+    shown = ", ".join(map(str, lines[:5])) + (", ..." if len(lines) > 5 else "")
+    counts = ", ".join(f"{lab!r} ×{n}" for lab, n in sorted(per_label.items(), key=lambda x: (-x[1], x[0])))
+    return [(lines[0], f"{path}:{lines[0]}: {len(unknown)} {what} on {len(lines)} lines have labels outside the label set: "
+                       f"{counts} (known: {', '.join(known)}); lines {shown}; {hint}")]
+
+
+def infer_entity_labels(paths: Iterable[str | Path]) -> list[str]:
+    """The entity labels used in JSONL files, sorted: the label set of ``auto``.
+    Lines that do not parse are left to validation to report."""
+    return sorted(_labels_in(paths)[0])
+
+
+def infer_attack_types(paths: Iterable[str | Path]) -> list[str]:
+    """The attack types used in JSONL files, sorted."""
+    return sorted(_labels_in(paths)[1])
+
+
+def _labels_in(paths: Iterable[str | Path]) -> tuple[set[str], set[str]]:
+    ents, types = set(), set()
+    for p in paths:
+        if not Path(p).is_file():
+            raise FileNotFoundError(f"{p}: no such file")
+        for _, rec, err in iter_jsonl(p):
+            if err or not isinstance(rec, dict):
+                continue
+            for e in rec.get("entities") or []:
+                if isinstance(e, dict) and isinstance(e.get("label"), str):
+                    ents.add(e["label"])
+            if isinstance(rec.get("attack_types"), list):
+                types.update(a for a in rec["attack_types"] if isinstance(a, str))
+    return ents, types
 
 
 def load_corpus(paths: Iterable[str | Path], labels: LabelSet = LabelSet()) -> list[dict]:

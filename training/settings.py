@@ -16,8 +16,27 @@ class DataSettings:
     use_augmented: bool = True
     augmented_limit: int | None = None
     style_copies: int = 0
-    entity_labels: list[str] = field(default_factory=list)
+    entity_labels: list[str] | str = field(default_factory=list)  # or "auto": resolve_entity_labels reads them off data.train
     attack_types: list[str] = field(default_factory=list)
+
+
+def resolve_entity_labels(data: DataSettings) -> list[str]:
+    """``data.entity_labels``, with ``auto`` read off the training file(s): the
+    sorted labels they use (stable across runs)."""
+    if data.entity_labels != "auto":
+        return list(data.entity_labels)
+    from rasid.data.schema import infer_entity_labels
+
+    labels = infer_entity_labels(data.train)
+    if not labels:
+        raise ValueError(f"data.entity_labels=auto: no entity labels in data.train ({', '.join(data.train)})")
+    if data.use_augmented and data.augmented:
+        extra = sorted(set(infer_entity_labels(data.augmented)) - set(labels))
+        if extra:
+            raise ValueError(f"data.entity_labels=auto read {','.join(labels)} from data.train, but the augmented set "
+                             f"({', '.join(data.augmented)}) also uses {','.join(extra)}: for your own labels set "
+                             "data.use_augmented=false")
+    return labels
 
 
 @dataclass
@@ -107,6 +126,8 @@ def from_config(cfg) -> Settings:
         data["train"] = [data["train"]]
     if isinstance(data.get("augmented"), str):
         data["augmented"] = [data["augmented"]]
+    if isinstance(data.get("entity_labels"), str) and data["entity_labels"] != "auto":
+        raise ValueError(f"data.entity_labels must be a list of labels or auto, not {data['entity_labels']!r}")
     return Settings(
         output_dir=str(d.pop("output_dir")),
         seed=int(d.pop("seed")),

@@ -80,6 +80,11 @@ def train(s) -> dict:
         torch.set_num_threads(s.trainer.num_threads)
 
     # -- data ----------------------------------------------------------------
+    if s.data.entity_labels == "auto":  # data.entity_labels=auto: the labels of the train file(s)
+        from .settings import resolve_entity_labels
+
+        s.data.entity_labels = resolve_entity_labels(s.data)
+        log.info("data.entity_labels=auto: %s", ", ".join(s.data.entity_labels))
     labels = LabelSet(tuple(s.data.entity_labels), tuple(s.data.attack_types))
     train_recs = load_corpus(_resolve_paths(list(s.data.train)), labels)
     if s.data.style_copies:  # outlet surface forms on the train files' own segments (rasid.data.style)
