@@ -30,6 +30,10 @@ class JobError(Exception):
     pass
 
 
+class AlreadyComplete(JobError):
+    """--resume on a job that finished: nothing to do, the output stays as it is."""
+
+
 def _paths(output: str) -> dict[str, Path]:
     out = Path(output)
     journal = out if out.suffix.lower() in (".jsonl", ".json", ".ndjson") else out.with_name(out.name + ".partial.jsonl")
@@ -55,11 +59,43 @@ def check_record(rec: dict | None, text_field: str) -> str | None:
     return None
 
 
+def predict_items(predictor, items, text_field: str, id_field: str, keep_text: bool,
+                  batch_size: int) -> tuple[list[tuple[dict, dict]], list[dict]]:
+    """Predict reader items ``(position, record, error)``, in input order.
+
+    Returns the output records, each with the input record it came from, and
+    the error records. A record's id is its ``id_field``, else its position in
+    the input (the line number for JSONL). Both engines use this, so their
+    records are the same.
+    """
+    checked, good = [], []
+    for pos, rec, err in items:
+        err = err or check_record(rec, text_field)
+        checked.append((pos, rec, err))
+        if err is None:
+            good.append(rec[text_field])
+    preds = iter(predictor.predict(good, batch_size=batch_size)) if good else iter(())
+    outputs, errors = [], []
+    for pos, rec, err in checked:
+        if err is not None:
+            rid = rec.get(id_field) if isinstance(rec, dict) else None
+            errors.append({"line": pos, "id": rid, "error": err})
+            continue
+        out = {"id": rec.get(id_field, pos)}
+        out.update({k: v for k, v in rec.items() if k != id_field and (k != text_field or keep_text)})
+        out.update(next(preds))
+        outputs.append((out, rec))
+    return outputs, errors
+
+
 class Progress:
     """tqdm on a terminal; a plain line every ``every`` seconds otherwise."""
 
-    def __init__(self, total: int | None, initial: int, enabled: bool, every: float = 30.0):
+    def __init__(self, total, initial: int, enabled: bool, every: float = 30.0):
+        """``total``: the record count, or a callable counting them, called only when a bar is shown."""
         self.tty = enabled and sys.stderr.isatty()
+        if callable(total):
+            total = total() if self.tty else None
         self.n, self.total, self.every = initial, total, every
         self.start, self.last = time.monotonic(), time.monotonic()
         self.initial = initial
@@ -106,7 +142,8 @@ def run(args, predictor=None) -> dict:
     if args.resume and paths["state"].is_file():
         state = json.loads(paths["state"].read_text(encoding="utf-8"))
     elif args.resume and paths["output"].exists():
-        raise JobError(f"{paths['output']} is complete (no unfinished job state beside it); nothing to resume")
+        # a retried job that had in fact finished: success, and the output is left as it is
+        raise AlreadyComplete(f"{paths['output']} is already complete (no unfinished job beside it); nothing to do")
     elif not args.resume and not args.overwrite and (paths["output"].exists() or paths["state"].exists()):
         raise JobError(f"{paths['output']} exists; use --resume to continue that job or --overwrite to start again")
     records = read_records(args.input)  # fails early on a missing file or unknown format
@@ -123,34 +160,24 @@ def run(args, predictor=None) -> dict:
     err_f.truncate(state["error_bytes"])
     out_f.seek(0, os.SEEK_END)
     err_f.seek(0, os.SEEK_END)
-    records = itertools.islice(records, state["done"], None)
-    progress = Progress(_count_lines(args.input), state["done"], not args.quiet)
     html_docs: list[dict] = []
+    if args.html and state["done"]:  # the report covers the whole job: first the documents already written
+        records = _skip_committed(records, state["done"], paths["journal"], args, html_docs)
+    else:
+        records = itertools.islice(records, state["done"], None)
+    progress = Progress(lambda: _count_lines(args.input), state["done"], not args.quiet)
     try:
         while True:
             chunk = list(itertools.islice(records, args.chunk_size))
             if not chunk:
                 break
-            good, lines = [], []
-            for pos, rec, err in chunk:
-                err = err or check_record(rec, args.text_field)
-                lines.append((pos, rec, err))
-                if err is None:
-                    good.append(rec[args.text_field])
-            preds = iter(predictor.predict(good, batch_size=args.batch_size)) if good else iter(())
-            out_buf, err_buf = [], []
-            for pos, rec, err in lines:
-                if err is not None:
-                    rid = rec.get(args.id_field) if isinstance(rec, dict) else None
-                    err_buf.append(dumps({"line": pos, "id": rid, "error": err}) + "\n")
-                    continue
-                pred = next(preds)
-                out = {"id": rec.get(args.id_field, pos)}
-                out.update({k: v for k, v in rec.items() if k != args.id_field and (k != args.text_field or args.keep_text)})
-                out.update(pred)
-                out_buf.append(dumps(out) + "\n")
-                if args.html and len(html_docs) < args.html_limit:
-                    html_docs.append({**out, "text": rec[args.text_field]})
+            outputs, errors = predict_items(predictor, chunk, args.text_field, args.id_field, args.keep_text,
+                                            args.batch_size)
+            out_buf = [dumps(out) + "\n" for out, _ in outputs]
+            err_buf = [dumps(e) + "\n" for e in errors]
+            if args.html:
+                html_docs.extend({**out, "text": rec[args.text_field]}
+                                 for out, rec in outputs[: max(0, args.html_limit - len(html_docs))])
             data, edata = "".join(out_buf).encode("utf-8"), "".join(err_buf).encode("utf-8")
             out_f.write(data)
             err_f.write(edata)
@@ -176,6 +203,24 @@ def run(args, predictor=None) -> dict:
         paths["errors"].unlink(missing_ok=True)
     paths["state"].unlink(missing_ok=True)  # the job is complete
     return state
+
+
+def _skip_committed(records, done: int, journal: Path, args, html_docs: list[dict]):
+    """Advance ``records`` past the ``done`` committed records, collecting into
+    ``html_docs`` the report documents among them: each committed output line
+    of the journal with the text of its input record. Returns the rest."""
+    records = iter(records)
+    taken = 0
+    with open(journal, "rb") as jf:
+        while taken < done and len(html_docs) < args.html_limit:
+            item = next(records, None)
+            if item is None:
+                break
+            taken += 1
+            _, rec, err = item
+            if (err or check_record(rec, args.text_field)) is None:  # the record has the next output line
+                html_docs.append({**json.loads(jf.readline()), "text": rec[args.text_field]})
+    return itertools.islice(records, done - taken, None)
 
 
 def _journal_to_parquet(journal: Path, output: Path, rows_per_group: int = 2048) -> None:
@@ -249,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
             state = run_ray(args)
         else:
             state = run(args)
+    except AlreadyComplete as exc:
+        print(f"rasid-predict: {exc}", file=sys.stderr)
+        return 0
     except (JobError, CheckpointError, FileNotFoundError, ValueError) as exc:
         print(f"rasid-predict: error: {exc}", file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 """Casualty counts: the integer a KILLED/WOUNDED span states, and its qualifier.
 
-The schema (shared/ANNOTATION.md) allows four kinds of span: a number (digits
+The schema (docs/SCHEMA.md) allows four kinds of span: a number (digits
 or words), a dual noun (`جنديين`), an indefinite singular victim (`ضابط`) and a
 vague quantity (`العشرات`, `عدد من`, `آخرين`). `parse_count` tries them in that
 order on the span's *head*: the first word after any quantifier (`أكثر من`).
@@ -9,7 +9,9 @@ Number words go through pyarabic's `text2number`, which already sums units,
 teens, tens, hundreds and multiplies by thousands. We feed it only the run of
 number words (it would otherwise add up every number-like word in the span)
 and spell each word the way its lexicon does; the few forms it lacks or
-misreads are mapped in `_EXTRA_WORDS` below.
+misreads (construct duals, regional spellings with ت for ث) are mapped in
+`_EXTRA_WORDS` below. A number phrase may mix digits and words across `و` after
+thousands (`ثلاثة آلاف و215` 3215, `12 ألف وخمسمائة` 12500): `_read_number`.
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ _MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
 _MARKS_RE = re.compile(f"[{_MARKS}]")
 # Spelling of hamza on alef, ى/ي and ة/ه varies between outlets; ٬ and ٫ are the
 # Arabic thousands and decimal separators.
-_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "\u066c": ",", "\u066b": "."})
+# Hamza on a seat (ؤ ئ) is folded to ء too: `مسئول` and `مسؤول` are one word.
+_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "ء", "ئ": "ء",
+                       "\u066c": ",", "\u066b": "."})
 _TOKEN = re.compile(rf"\d+(?:[.,\u066b\u066c]\d+)*|(?:[^\W\d_]|[{_MARKS}])+")
 
 
 def _fold(text: str) -> str:
-    """Lookup form: no marks or tatweel, one alef, ي for ى, ه for ة, ASCII digits."""
+    """Lookup form: no marks or tatweel, one alef, ي for ى, ه for ة, ء for ؤ/ئ, ASCII digits."""
     text = _MARKS_RE.sub("", araby.strip_tatweel(text))
     # Every Unicode decimal digit (٠-٩, ۰-۹, ...) becomes its ASCII digit.
     text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
@@ -67,6 +71,10 @@ _EXTRA_WORDS = {
     "اثنتي": "اثني", "اثنتا": "اثنا",  # feminine 12
     "واحدة": "واحد",  # text2number strips its و as if it were the conjunction
     "ثلثمائة": "ثلاثمائة", "ثلثمئة": "ثلاثمئة",  # classical spelling of 300
+    "ألفي": "ألفين",  # construct dual of 1000: ألفي مدني
+    # regional spellings (ت for ث): Egyptian and Levantine outlets and quotes
+    "اتنين": "اثنين", "اتنان": "اثنان", "تلاتة": "ثلاثة", "تلات": "ثلاث", "تلاتين": "ثلاثين",
+    "تلاتون": "ثلاثون", "تمانية": "ثمانية", "تمان": "ثمان", "تمانين": "ثمانين", "تمانون": "ثمانون",
 }
 _CANON.update({_fold(k): v for k, v in _EXTRA_WORDS.items()})
 # `ثلاث مئة` written apart: text2number adds (103), so we join it first.
@@ -96,15 +104,18 @@ def is_number_word(word: str) -> bool:
     return _number_word(_fold(word), first=True) is not None
 
 
-def _read_words(toks: list[str], i: int) -> int | None:
-    """Value of the number-word run starting at toks[i], or None."""
+def _read_words(toks: list[str], i: int, lead_and: bool = False) -> tuple[int | None, int]:
+    """Value of the number-word run starting at toks[i] (None if there is none)
+    and the index just past its last number word. ``lead_and`` accepts a
+    leading conjunction (`وخمسمائة` after `ألف`)."""
     words: list[str] = []
+    end = i
     while i < len(toks):
         tok = toks[i]
         if tok == "و" and words:  # `خمسة و عشرون`, written apart
             i += 1
             continue
-        word = _number_word(tok, first=not words)
+        word = _number_word(tok, first=not (words or lead_and))
         if word is None:
             break
         unit = NUMBER_WORDS[words[-1]] if words else 0
@@ -113,9 +124,10 @@ def _read_words(toks: list[str], i: int) -> int | None:
         else:
             words.append(word)
         i += 1
+        end = i
     if not words or _fold(words[0]) in _PLURAL_MULT:
-        return None
-    return text2number(" ".join(words))
+        return None, end
+    return text2number(" ".join(words)), end
 
 
 def _read_digits(tok: str, nxt: str) -> int | None:
@@ -135,6 +147,43 @@ def _read_digits(tok: str, nxt: str) -> int | None:
     else:
         return None
     return round(value * mult)
+
+
+def _read_group(toks: list[str], i: int, lead_and: bool = False) -> tuple[int | None, int]:
+    """One number group at toks[i]: digits (times a multiplier after them) or a
+    run of number words. Returns (value or None, index past the group)."""
+    if i >= len(toks):
+        return None, i
+    nxt = toks[i + 1] if i + 1 < len(toks) else ""
+    value = _read_digits(toks[i], nxt)
+    if value is not None:
+        return value, i + (2 if nxt in _DIGIT_MULT else 1)
+    return _read_words(toks, i, lead_and)
+
+
+def _scale(value: int) -> int:
+    """Largest power of 1000 that divides ``value`` (1 if none)."""
+    scale = 1
+    while value and value % (scale * 1000) == 0:
+        scale *= 1000
+    return scale
+
+
+def _read_number(toks: list[str], i: int) -> int | None:
+    """A whole number phrase at toks[i]: a group, then `و` + smaller groups after
+    thousands, in digits or words (`ثلاثة آلاف و215` 3215, `12 ألف وخمسمائة` 12500)."""
+    value, end = _read_group(toks, i)
+    while value and end < len(toks) and _scale(value) >= 1000:
+        if toks[end] == "و":
+            more, nxt_end = _read_group(toks, end + 1)
+        elif toks[end].startswith("و") and len(toks[end]) > 1:
+            more, nxt_end = _read_words(toks, end, lead_and=True)
+        else:
+            break
+        if not more or more >= _scale(value):
+            break
+        value, end = value + more, nxt_end
+    return value
 
 
 # ---------------------------------------------------------------- quantifiers
@@ -166,7 +215,7 @@ _STOP = _folded_set("من منهم في على إلى عن بين بينهم خ�
 #   * تين / تان is always dual: feminine nouns pluralise in ات;
 #   * a construct dual drops its ن (`عنصري أمن`): accepted for _BROKEN nouns.
 _BROKEN = _folded_set("""جندي طفل عنصر ضابط شرطي دركي رجل امرأة فتاة سيدة شاب شخص فرد قتيل جريح حارس
-    راكب راعي طبيب قائد طالب ولد صبي شقيق شيخ زعيم نائب أمير قاضي عالم رقيب ابن""")
+    راكب راعي طبيب قائد طالب ولد صبي شقيق شيخ زعيم نائب أمير قاضي عالم رقيب ابن شهيد""")
 _SOUND = _folded_set("""مدني مستوطن مسلح مقاتل مواطن موظف متطوع مسعف صحفي مسؤول قيادي عسكري مجند
     منتسب سائق عامل مزارع ناشط مصور مراسل معلم مهندس مقيم إعلامي مدرس متظاهر آخر""")
 _PLURALS = _folded_set("""جنود عناصر رجال نساء شبان شباب قتلى جرحى أسرى ضحايا صبيان فتيان عميان غلمان
@@ -212,9 +261,11 @@ def _is_dual(raw: str, tok: str, has_next: bool, next_tok: str = "") -> bool:
         return vowels if vowels is not None else tok[:-2] in _BROKEN
     if tok.endswith("ي") and has_next:  # construct dual: عنصري أمن، عنصرَي أمن
         return tok[:-1] in _BROKEN or bool(_CONSTRUCT_FATHA.search(raw))
-    if tok.endswith("ا") and has_next and "\u064b" not in raw and not next_tok.endswith("ا"):
+    if (tok.endswith("ا") and has_next and "\u064b" not in raw and not next_tok.endswith("ا")
+            and not (next_tok[:1] in "بلك" and len(next_tok) >= 4) and next_tok not in _STOP):
         # nominative construct dual (فردا أمن، عنصرا شرطة); not the accusative
-        # singular, which has tanween or an agreeing adjective (طبيبًا معروفًا)
+        # singular, which has tanween, an agreeing adjective (طبيبًا معروفًا) or a
+        # prepositional phrase after it (ضابطا برتبة رائد)
         return tok[:-1] in _BROKEN
     return False
 
@@ -231,6 +282,53 @@ def _is_singular(tok: str) -> bool:
     if len(base) >= 5 and base.endswith(("ون", "ين", "ات", "ان", "اء")):  # stem of 3+ letters: plural
         return False  # (`أمين`, `سجين` are singular)
     return not (len(base) == 5 and base[0] == "ا" and base[3] == "ا")  # أفعال plural: أطفال، أشخاص
+
+
+# ---------------------------------------------------------------- for the decoder
+# The predictor extends a casualty span that stops inside a number phrase
+# (AUTHORING.md R15): it needs to know number words, multipliers, the
+# quantifiers that may stand before the number and the nouns a number counts.
+_MULTIPLIERS = _folded_set("ألف ألفا ألفان ألفين ألفي آلاف مليون مليونا مليونين ملايين مليار مليارات")
+_COUNTED_EXTRA = _folded_set("""أشخاص أطفال أفراد أسر عائلات نازحين لاجئين مهاجرين جنديا شخصا قتيلا جريحا
+    مدنيا عنصرا فردا طفلا مواطنا مسلحا مقاتلا آخرين آخرون أخريات""")
+_NOUN_ENDINGS = ("تين", "تان", "يين", "ين", "ون", "ان", "ات", "ه", "ا", "ي")
+# Quantifiers that belong inside a count span, before the number (R15); the
+# trailing `على الأقل` stays outside and is read from `after`.
+LEADING_QUANTIFIERS = tuple(
+    tuple(_fold(w) for w in p.split())
+    for q, ps in _QUALIFIER_TEXT for p in ps
+    if p not in ("على الأقل", "على أقل تقدير", "في الأقل", "تقريبا")
+)
+
+
+def quantifier_before(words: list[str], i: int) -> int:
+    """Number of words just before ``words[i]`` that form a leading quantifier
+    (`أكثر من`, `ما لا يقل عن`, `قرابة`); 0 if none. Longest phrase wins."""
+    best = 0
+    for phrase in LEADING_QUANTIFIERS:
+        n = len(phrase)
+        if n > best and i - n >= 0 and tuple(_fold(w) for w in words[i - n : i]) == phrase:
+            best = n
+    return best
+
+
+def is_multiplier(word: str) -> bool:
+    """ألف، آلاف، مليون... (also after digits: `12 ألف`)."""
+    return _fold(word) in _MULTIPLIERS
+
+
+def is_counted_noun(word: str) -> bool:
+    """A noun a casualty number counts: person nouns in singular, dual or plural,
+    any case (`قتيلا`, `جريحًا`, `شخصًا`, `مدنيين`, `عناصر`, `آخرين`)."""
+    tok = _fold(word)
+    if tok in _PERSONS or tok in _PLURALS or tok in _COUNTED_EXTRA:
+        return True
+    for end in _NOUN_ENDINGS:
+        if tok.endswith(end) and len(tok) - len(end) >= 3:
+            base = tok[: -len(end)]
+            if base in _PERSONS or base + "ه" in _PERSONS or base.rstrip("ي") in _PERSONS:
+                return True
+    return False
 
 
 # ---------------------------------------------------------------- parse_count
@@ -251,12 +349,10 @@ def _count(pairs: list[tuple[str, str]]) -> int | None:
         return None
     # 1. A number at the head (`سبعة أفراد`, `20 شخصًا`) or as an appositive
     #    after the counted noun (`مستوطنين اثنين`, `جنديًا واحدًا`).
-    value = _read_digits(toks[head], toks[head + 1] if head + 1 < len(toks) else "")
-    if value is None:
-        value = _read_words(toks, head)
+    value = _read_number(toks, head)
     j = head + 1
     while value is None and j < min(len(toks), head + 4) and toks[j] not in _STOP:
-        value = _read_words(toks, j)  # no leading و here: `جندي وأربعة` is two counts
+        value = _read_words(toks, j)[0]  # no leading و here: `جندي وأربعة` is two counts
         j += 1
     if value is not None:
         return value
@@ -277,16 +373,20 @@ def parse_count(span: str, after: str = "") -> tuple[int | None, str | None]:
     `span` is the entity text exactly as in the article (may contain diacritics, tatweel,
     Arabic-Indic digits, a leading quantifier). `after` is the text that follows the span
     (used only to detect a trailing `على الأقل` / `على الاقل` -> at_least).
-    Returns (count, qualifier); (None, None) for vague quantities (العشرات، عدد من، آخرين، آخرون، عدة أشخاص، بعض...)."""
+    Returns (count, qualifier); (None, None) for vague quantities (العشرات، عدد من، آخرين، آخرون، عدة أشخاص، بعض...).
+
+    Bad input is what a caller can pass: a non-string (-> (None, None)), any text
+    (read as far as it makes sense, or (None, None)), huge numbers (more than 15
+    digits -> None). Nothing in the parse raises on a string (the hypothesis
+    tests in tests/test_counts.py check it), so no exception is swallowed here:
+    an error would be a bug, and it should surface rather than become a silent
+    `count: null`."""
     if not isinstance(span, str):
         return _NONE
     if not isinstance(after, str):
         after = ""
-    try:
-        pairs = _tokens(span)
-        count = _count(pairs)
-        if count is None or count < 0:
-            return _NONE
-        return int(count), _qualifier(" ".join(f for _, f in pairs), after)
-    except Exception:  # a count is a by-product of prediction: never fail a batch on it
+    pairs = _tokens(span)
+    count = _count(pairs)
+    if count is None or count < 0:
         return _NONE
+    return int(count), _qualifier(" ".join(f for _, f in pairs), after)

@@ -22,7 +22,7 @@ import numpy as np
 
 from rasid.models.modeling import CheckpointError, load_config
 
-from .counts import is_number_word, parse_count
+from .counts import is_counted_noun, is_multiplier, is_number_word, parse_count, quantifier_before
 from .encoding import Prepared, check_fast_tokenizer, encode, first_subword_positions, prepare
 from .normalize import NormalizationConfig
 from .schema import COUNT_LABELS, EVENT_CODES
@@ -30,7 +30,6 @@ from .segment import split_segments
 from .words import DEFAULT_STEMS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a checkpoint is local; never reach for a hub
-_TRAILING_PREPOSITIONS = frozenset(["من", "في", "على", "عن", "ب", "ل", "و"])
 _SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates (from JSON \\ud800 escapes) break tokenizers
 
 
@@ -82,6 +81,257 @@ def viterbi_iob2(logp: np.ndarray, tags: list[str]) -> list[int]:
     for w in range(len(logp) - 1, 0, -1):
         path.append(int(back[w, path[-1]]))
     return path[::-1]
+
+
+# ---------------------------------------------------------------- span refinement
+# Published news writes names in quotes, numbers in brackets, units with
+# numbers and number phrases in many pieces (data/corpus/AUTHORING.md R10-R16).
+# The model tags words; these rules then fix the span edges, on word
+# boundaries. Words come from rasid.inference.words: every punctuation mark is
+# a word of its own, digits glued to letters are split from them, and
+# proclitics are split off.
+_SEPARATORS = frozenset("،,؛;.!?؟:")  # no span crosses these: it is cut in two there
+_BRACKETS = {"(": ")", "[": "]"}  # and no name crosses a bracket (a count keeps them, R11)
+_QUOTE_PAIRS = {"«": "»", "“": "”", "‹": "›", "„": "“", '"': '"', "'": "'"}
+_CLOSING_QUOTES = {close: open_ for open_, close in _QUOTE_PAIRS.items()}
+_DIGITS = re.compile(r"\d+(?:[.,\u066b\u066c]\d+)*")
+
+
+_ALEF = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"})
+_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+
+
+def _fold(word: str) -> str:
+    """Comparison form of a word: no marks or tatweel, one alef. ى stays ى:
+    the preposition على is not the name علي."""
+    return _MARKS.sub("", word).translate(_ALEF)
+
+
+def _fold_set(text: str) -> frozenset[str]:
+    return frozenset(_fold(w) for w in text.split())
+
+
+# Verbs of saying and reporting, and function words: never a span on their own.
+_SPEECH_VERBS = _fold_set("""قال قالت قالوا يقول تقول أفاد أفادت أفادوا يفيد تفيد أكد أكدت أكدوا يؤكد تؤكد
+    أعلن أعلنت أعلنوا يعلن تعلن ذكر ذكرت ذكروا يذكر تذكر أضاف أضافت يضيف تضيف أوضح أوضحت يوضح توضح
+    أشار أشارت يشير تشير صرح صرحت يصرح تصرح نقل نقلت أورد أوردت أفيد بحسب وفق وفقا نقلا""")
+_FUNCTION_WORDS = _fold_set("""في من على إلى عن مع إن أن أنه أنها إنه إنها أنهم إنهم التي الذي الذين اللذين
+    اللتين اللاتي اللواتي ما ماذا لا لم لن قد هذا هذه ذلك تلك هؤلاء هو هي هم كان كانت كانوا بعد قبل حيث ثم
+    أو أي كما كل بين خلال عند منذ حتى لدى ضد نحو عبر و ف ب ل ك لل وب ول فب فل وك""") | _SPEECH_VERBS
+# Cut off the start of a span: the schema starts spans at the head noun ...
+_LEADING_CUT = _fold_set("""في من إلى عن مع إن أن أنه أنها إنه إنها التي الذي الذين اللذين اللتين اللاتي
+    و ف ب ل ك لل وب ول فب فل وك""") | _SPEECH_VERBS
+# ... and a count span after the killing or wounding word.
+_LEADING_CUT_COUNT = _fold_set("قتل قتلت قتلوا مقتل أصيب أصيبت إصابة مصرع سقوط استشهد استشهاد جرح جرحت")
+# Cut off the end (a count stops before a partitive من + ACTOR).
+_TRAILING_CUT = _fold_set("""من في على عن إلى مع إن أن التي الذي الذين اللذين اللتين اللاتي
+    و ف ب ل ك لل وب""") | _SPEECH_VERBS
+# A number right after these names a unit (R12: اللواء 93), never a casualty count.
+_UNIT_NOUNS = _fold_set("لواء اللواء فرقة الفرقة كتيبة الكتيبة فوج الفوج سرية السرية فيلق الفيلق وحدة الوحدة")
+
+
+def _is_punct(word: str) -> bool:
+    return not any(c.isalnum() for c in word)
+
+
+def _is_number(word: str) -> bool:
+    """Digits or a number word (`12`, `سبعة`, `ألفي`)."""
+    return bool(_DIGITS.fullmatch(word)) or is_number_word(word)
+
+
+def _is_numeric(word: str) -> bool:
+    """A number, a multiplier (`آلاف`), or either with its conjunction attached (`وثلاثين`)."""
+    if _is_number(word) or is_multiplier(word):
+        return True
+    return len(word) > 1 and word[0] == "و" and (_is_number(word[1:]) or is_multiplier(word[1:]))
+
+
+def _number_continues(words: list[str], k: int) -> int:
+    """How many words from ``k`` continue the number phrase that ends at ``k - 1``:
+    a multiplier after a number (`12 | ألف`), `و` + number word in a compound
+    (`سبعة | و ثلاثين`), `و` + any number after a multiplier (`آلاف | و 215`);
+    0 when the phrase ends at ``k - 1`` (`5 و 7` are two numbers)."""
+    if not 0 < k < len(words):
+        return 0
+    prev, cur = words[k - 1], words[k]
+    if is_multiplier(cur) and _is_number(prev):
+        return 1
+    if cur == "و" and k + 1 < len(words):
+        nxt = words[k + 1]
+        if (is_number_word(nxt) and is_number_word(prev)) or (is_multiplier(prev) and _is_number(nxt)):
+            return 2
+    if len(cur) > 1 and cur[0] == "و" and _is_number(cur[1:]) and (is_number_word(prev) or is_multiplier(prev)):
+        return 1
+    return 0
+
+
+def _open_quotes(words: list[str], w0: int, w1: int) -> dict[str, int]:
+    """Opening quote -> how many are still open after words[w0..w1]."""
+    open_: dict[str, int] = {}
+    for k in range(w0, w1 + 1):
+        q = words[k]
+        if q in _CLOSING_QUOTES and open_.get(_CLOSING_QUOTES[q], 0) > 0:
+            open_[_CLOSING_QUOTES[q]] -= 1
+        elif q in _QUOTE_PAIRS:
+            open_[q] = open_.get(q, 0) + 1
+    return open_
+
+
+def _closes_inner_quote(words: list[str], w0: int, w1: int) -> bool:
+    """words[w1] closes a quote opened inside the span, after its first word
+    (R10: `كتائب "أبو علي مصطفى"` keeps its closing mark; `"داعش"` does not)."""
+    opener = _CLOSING_QUOTES.get(words[w1])
+    return opener is not None and w1 - w0 >= 2 and _open_quotes(words, w0 + 1, w1 - 1).get(opener, 0) > 0
+
+
+def _trim(label: str, w0: int, w1: int, words: list[str], folded: list[str]) -> tuple[int, int]:
+    """Cut punctuation and function words off both ends; w0 > w1 when nothing is left."""
+    changed = True
+    while changed and w0 <= w1:
+        changed = False
+        first = folded[w0]
+        if (_is_punct(words[w0]) or first in _LEADING_CUT
+                or (label in COUNT_LABELS and first in _LEADING_CUT_COUNT)
+                or (first == "على" and (w0 == w1 or folded[w0 + 1] not in ("الاقل", "اقل")))):
+            w0, changed = w0 + 1, True
+            continue
+        if _is_punct(words[w1]) and (label in COUNT_LABELS or not _closes_inner_quote(words, w0, w1)):
+            w1, changed = w1 - 1, True
+        elif folded[w1] in _TRAILING_CUT:
+            w1, changed = w1 - 1, True
+    return w0, w1
+
+
+def _owners(spans: list[list], n: int) -> list[int | None]:
+    owner: list[int | None] = [None] * n
+    for j, (label, w0, w1, _) in enumerate(spans):
+        if label is not None:
+            for k in range(w0, w1 + 1):
+                owner[k] = j
+    return owner
+
+
+def _extend_count(w0: int, w1: int, words: list[str], free) -> tuple[int, int]:
+    """Grow a KILLED/WOUNDED span to its whole number phrase (R11, R15): the
+    number words and multipliers around it, the brackets around the number, the
+    counted noun after it and the quantifier before it."""
+    nums = [k for k in range(w0, w1 + 1) if _is_numeric(words[k])]
+    if not nums:  # only the counted noun was tagged: `(15) | جريحًا`, `12 ألف | قتيل`
+        k = w0 - 1
+        if k >= 0 and words[k] in _BRACKETS.values():
+            k -= 1
+        if k < 0 or not all(free(m) for m in range(k, w0)) or not _is_numeric(words[k]):
+            return w0, w1
+        nums = [k]
+    start = end = nums[0]  # the first number phrase of the span
+    while True:  # left: `ثلاثة | آلاف`, `ثلاثة آلاف و | 215`
+        if start >= 1 and free(start - 1) and _is_number(words[start - 1]) and _number_continues(words, start) == 1:
+            start -= 1
+        elif start >= 2 and free(start - 1) and free(start - 2) and _number_continues(words, start - 1) == 2:
+            start -= 2
+        else:
+            break
+    while True:  # right: `12 | ألف`, `ثلاثة آلاف | و 215`, `سبعة | و ثلاثين`
+        n = _number_continues(words, end + 1)
+        if not n or not all(free(k) for k in range(end + 1, end + 1 + n)):
+            break
+        end += n
+    w0, w1 = min(w0, start), max(w1, end)
+    # brackets around the number: `(15) جريحًا`
+    if (w0 == start and start >= 1 and end + 1 < len(words) and words[start - 1] in _BRACKETS
+            and words[end + 1] == _BRACKETS[words[start - 1]] and free(start - 1) and free(end + 1)):
+        w0, w1 = start - 1, max(w1, end + 1)
+    # the counted noun right after the number: `12 ألف | قتيل`, `(15) | جريحًا`
+    after_number = w1 == end or (w1 == end + 1 and words[w1] in _BRACKETS.values())
+    if after_number and w1 + 1 < len(words) and free(w1 + 1) and is_counted_noun(words[w1 + 1]):
+        w1 += 1
+    # the quantifier before it: `قرابة | 12 ألف قتيل`
+    q = quantifier_before(words, w0)
+    if q and all(free(k) for k in range(w0 - q, w0)):
+        w0 -= q
+    return w0, w1
+
+
+def refine_spans(spans: list[tuple[str, int, int, float]], words: list[str]) -> list[tuple[str, int, int, float]]:
+    """Decoded spans ``(label, first word, last word, score)`` over ``words`` ->
+    spans whose edges follow the schema on published-news forms:
+
+    * no span is punctuation only, starts on punctuation or ends on it, except a
+      closing quote whose name opened inside the span (R10; a name cut inside its
+      quotes is extended to the closing mark); a span is cut in two at a comma or
+      a full stop, and a name at a bracket;
+    * no span is only a verb of saying or a function word; spans start after a
+      leading preposition, conjunction or relative, and end before a trailing one;
+    * a number right after a unit noun (`اللواء 93`) is no casualty count: it
+      joins the ACTOR that ends on the unit, or is dropped (R12);
+    * a KILLED/WOUNDED span covers the whole number phrase, with its brackets,
+      counted noun and leading quantifier (R11, R15).
+    """
+    folded = [_fold(w) for w in words]
+    # 1. cut at separators, trim the ends, drop what holds no name or number
+    out: list[list] = []
+    for label, w0, w1, score in spans:
+        stops = _SEPARATORS if label in COUNT_LABELS else _SEPARATORS | _BRACKETS.keys() | set(_BRACKETS.values())
+        start = w0
+        for k in range(w0, w1 + 2):
+            if k <= w1 and words[k] not in stops:
+                continue
+            a, b = _trim(label, start, k - 1, words, folded)
+            if a <= b and not all(_is_punct(words[m]) or folded[m] in _FUNCTION_WORDS for m in range(a, b + 1)):
+                out.append([label, a, b, score])
+            start = k + 1
+    n = len(words)
+
+    def free_for(j):
+        owner = _owners(out, n)
+        return lambda k: 0 <= k < n and owner[k] in (None, j)
+
+    # 2. R10: a name whose quote opens inside the span ends on the closing quote
+    for j, sp in enumerate(out):
+        if sp[0] in COUNT_LABELS:
+            continue
+        free = free_for(j)
+        for q, still_open in _open_quotes(words, sp[1], sp[2]).items():
+            if still_open <= 0 or words[sp[1]] == q:
+                continue
+            for k in range(sp[2] + 1, min(n, sp[2] + 8)):
+                if words[k] in _SEPARATORS or not free(k):
+                    break
+                if words[k] == _QUOTE_PAIRS[q]:
+                    sp[2] = k
+                    break
+    # 3. R12: the number of a unit is not a casualty count
+    for sp in out:
+        label, w0, w1, _ = sp
+        if label not in COUNT_LABELS:
+            continue
+        unit = w0 if folded[w0] in _UNIT_NOUNS else w0 - 1
+        if unit < 0 or folded[unit] not in _UNIT_NOUNS or unit + 1 > w1 or not _is_number(words[unit + 1]):
+            continue
+        end = unit + 1
+        while end < w1 and _number_continues(words, end + 1) == 1:
+            end += 1
+        actor = next((a for a in out if a[0] == "ACTOR" and a[2] == unit), None)
+        if actor is not None:
+            actor[2] = end  # [[ACTOR|اللواء 93]]
+        sp[1] = end + 1
+        if sp[1] <= sp[2]:
+            sp[1], sp[2] = _trim(label, sp[1], sp[2], words, folded)
+        if sp[1] > sp[2] or not any(_is_numeric(words[k]) or is_counted_noun(words[k]) for k in range(sp[1], sp[2] + 1)):
+            sp[0] = None  # nothing of a count is left
+    # 4. R11, R15: casualty spans take the whole number phrase; two counts of one
+    # label that the phrase joins are one (`ثلاثة آلاف | و | 215`)
+    for j, sp in enumerate(out):
+        if sp[0] not in COUNT_LABELS:
+            continue
+        nxt = next((b for b in out[j + 1:] if b[0] is not None), None)
+        if (nxt is not None and nxt[0] == sp[0] and nxt[1] == sp[2] + 2 and words[sp[2] + 1] == "و"
+                and _number_continues(words, sp[2] + 1) == 2):
+            nxt[1], sp[0] = sp[1], None
+    for j, sp in enumerate(out):
+        if sp[0] in COUNT_LABELS:
+            sp[1], sp[2] = _extend_count(sp[1], sp[2], words, free_for(j))
+    return [(label, w0, w1, score) for label, w0, w1, score in out if label is not None]
 
 
 class _TorchBackend:
@@ -282,11 +532,12 @@ class Predictor:
             else:
                 spans.append([label, w, w, [p]])
             prev_w = w
-        # Two ACTOR spans with no word between are one name cut in two by a stray
-        # B- tag (`تنظيم | داعش`): in the corpus fewer than 1% of ACTOR pairs touch.
+        # Two spans of one label with no word between are one span cut in two by a
+        # stray B- tag (`تنظيم | داعش`, `سبعة | و | عشرين`): in the corpus fewer
+        # than 1% of ACTOR pairs touch, and no KILLED or WOUNDED pair does.
         merged: list[list] = []
         for sp in spans:
-            if merged and sp[0] == merged[-1][0] == "ACTOR" and sp[1] == merged[-1][2] + 1:
+            if merged and sp[0] == merged[-1][0] and sp[1] == merged[-1][2] + 1:
                 merged[-1][2] = sp[2]
                 merged[-1][3] = merged[-1][3] + sp[3]
             else:
@@ -294,20 +545,10 @@ class Predictor:
         text = prep.original
         out = []
         words = prep.word_strings()
-        for label, w0, w1, ps in merged:
-            # No span ends on a conjunction or preposition (the schema ends a count
-            # before a partitive من + ACTOR): drop trailing من/في/و words.
-            while w1 > w0 and words[w1] in _TRAILING_PREPOSITIONS:
-                w1 -= 1
-                ps = ps[:-1]
-            # A compound number is never cut after its first part (`سبعة | وعشرين`):
-            # extend over و + number word.
-            while (label in COUNT_LABELS and w1 + 2 < len(words) and words[w1 + 1] == "و"
-                   and is_number_word(words[w1 + 2]) and is_number_word(words[w1])):
-                w1 += 2
+        spans = [(label, w0, w1, float(np.mean(ps))) for label, w0, w1, ps in merged]
+        for label, w0, w1, score in refine_spans(spans, words):
             s, e = prep.original_span(w0, w1, self.norm_cfg)
-            ent = {"start": offset + s, "end": offset + e, "label": label, "text": text[s:e],
-                   "score": round(float(np.mean(ps)), 4)}
+            ent = {"start": offset + s, "end": offset + e, "label": label, "text": text[s:e], "score": round(score, 4)}
             if label in COUNT_LABELS:
                 count, qualifier = parse_count(text[s:e], text[e : e + 20])
                 ent["count"] = count

@@ -145,6 +145,7 @@ def test_resume_after_kills_is_byte_identical(tiny_ckpt, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("ray")  # one local Ray instance at a time: make test runs --dist loadgroup
 def test_ray_engine_local_two_cpus(tiny_ckpt, tmp_path):
     """--engine ray on a local Ray instance with 2 CPUs: same records, sharded output, bad records kept apart."""
     pytest.importorskip("ray")

@@ -225,6 +225,40 @@ CASES = [
     ("15 آخرين", "", 15, E),
     ("ستة آخرون", "", 6, E),
     ("أربعة", "", 4, E),
+    # --- published-news forms (AUTHORING.md R11, R15, R16)
+    ("قرابة 12 ألف قتيل", "", 12000, A),
+    ("ثلاثة آلاف و215 شخصاً", "", 3215, E),
+    ("ثلاثة آلاف و 215 شخصا", "", 3215, E),
+    ("3 آلاف و215 مدنيا", "", 3215, E),
+    ("12 ألف وخمسمائة", "", 12500, E),
+    ("ألفين وخمسمائة", "", 2500, E),
+    ("2 مليون و500 ألف", "", 2500000, E),
+    ("ألفي مدني", "", 2000, E),
+    ("الفي شخص", "", 2000, E),
+    ("سبعة وثلاثين قتيلا", "", 37, E),
+    ("سبعة وثلاثين قتيلًا", "", 37, E),
+    ("(15) جريحاً", "", 15, E),
+    ("(3) عناصر", "", 3, E),
+    ("15قتيلا", "", 15, E),
+    ("١٥قتيلا", "", 15, E),
+    ("اربعة مدنيين", "", 4, E),
+    ("مسئول", "", 1, E),
+    ("مسئول محلي", "", 1, E),
+    ("مسئولين اثنين", "", 2, E),
+    ("إثنين", "", 2, E),
+    ("إثنين من المدنيين", "", 2, E),
+    ("اتنين", "", 2, E),
+    ("تلاتة جنود", "", 3, E),
+    ("تمانية أشخاص", "", 8, E),
+    ("ما لا يقل عن 40 شخصا", "", 40, L),
+    ("ما يزيد عن ألفي شخص", "", 2000, M),
+    ("زهاء ثلاثة آلاف و200", "", 3200, A),
+    ("ضابطا برتبة رائد", "", 1, E),
+    ("ضابطا في الجيش", "", 1, E),
+    ("شهيدين", "", 2, E),
+    # و between two small numbers is two counts, not a sum
+    ("5 و 7", "", 5, E),
+    ("جندي وأربعة", "", 1, E),
     # --- not a count
     ("", "", None, None),
     ("   ", "", None, None),
@@ -256,6 +290,18 @@ def test_default_after_and_int_type():
 def test_non_string_input(bad):
     assert parse_count(bad) == (None, None)
     assert parse_count("ثلاثة", bad) == (3, E)
+
+
+def test_bugs_are_not_swallowed(monkeypatch):
+    """Only bad input is handled; an internal error surfaces instead of becoming count=None."""
+    import rasid.inference.counts as counts
+
+    def broken(pairs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(counts, "_count", broken)
+    with pytest.raises(RuntimeError, match="bug"):
+        counts.parse_count("ثلاثة جنود")
 
 
 def test_very_long_inputs():

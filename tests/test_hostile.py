@@ -32,11 +32,12 @@ HOSTILE = {
 def test_predict_hostile(predictor, name):
     text = HOSTILE[name]
     res = predictor.predict(text, batch_size=64)
+    assert {"entities", "attack_types", "events"} <= set(res)
     for e in res["entities"]:
         assert 0 <= e["start"] < e["end"] <= len(text)
         assert text[e["start"]:e["end"]] == e["text"]
-    if not text.strip() or name == "combining_only":
-        assert res["entities"] == [] or name == "combining_only"
+    if not text.strip() or name == "combining_only":  # nothing left once blanks and marks are removed
+        assert res["entities"] == [] and res["attack_types"] == [] and res["events"] == []
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -57,9 +57,9 @@ def pretrained_tiny(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def fit_data(tmp_path_factory):
-    """400 training segments, scored on themselves: the question is whether the heads fit at all."""
+    """300 training segments, scored on themselves: the question is whether the heads fit at all."""
     d = tmp_path_factory.mktemp("fit")
-    recs = load_jsonl(CORPUS / "train.jsonl")[:400]
+    recs = load_jsonl(CORPUS / "train.jsonl")[:300]
     body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
     for name in ("train", "dev", "test"):
         (d / f"{name}.jsonl").write_text(body, encoding="utf-8")
@@ -68,8 +68,8 @@ def fit_data(tmp_path_factory):
 
 def _fine_tune(encoder_dir, data, out, extra):
     s = from_config(compose_cfg([
-        "model=local", f"model.name_or_path={encoder_dir}", "model.pooling=mean", "model.learning_rate=5e-5",
-        "model.epochs=6", "model.max_length=64", "model.stride=16", "model.warmup_ratio=0.1",
+        "model=local", f"model.name_or_path={encoder_dir}", "model.pooling=mean", "model.learning_rate=2e-4",
+        "model.epochs=5", "model.max_length=64", "model.stride=16", "model.warmup_ratio=0.1",
         "trainer.batch_size=16", "trainer.early_stopping_patience=0", "trainer.html_reports=false",
         "trainer.report_to=[]", "trainer.progress_bar=false", "trainer.num_threads=1", "data.use_augmented=false", "data.style_copies=0",
         f"data.train={data}/train.jsonl", f"data.dev={data}/dev.jsonl", f"data.test={data}/test.jsonl",
@@ -82,9 +82,11 @@ def _fine_tune(encoder_dir, data, out, extra):
 def test_both_heads_learn_on_a_pretrained_encoder(pretrained_tiny, fit_data, tmp_path):
     ent, types = _fine_tune(pretrained_tiny, fit_data, tmp_path / "fixed",
                             ["model.head_learning_rate=3e-3", "model.pooled_norm=true"])
+    print(f"head rate + pooled norm: entity F1 {ent:.3f}, attack-type F1 {types:.3f}")
     assert ent >= 0.5, ent
     assert types >= 0.7, types
     # The same run with one rate for everything: the type head is what falls behind.
     ent_flat, types_flat = _fine_tune(pretrained_tiny, fit_data, tmp_path / "flat",
                                       ["model.head_learning_rate=null", "model.pooled_norm=false"])
+    print(f"one rate, no norm: entity F1 {ent_flat:.3f}, attack-type F1 {types_flat:.3f}")
     assert types >= types_flat + 0.2, (types, types_flat)

@@ -239,26 +239,47 @@ def build_optimizer(model, m) -> "torch.optim.Optimizer":
     )
 
 
+class ConfigError(ValueError):
+    """A setting rasid-train cannot use: reported in one line, like bad data."""
+
+
 def main(argv: list[str] | None = None) -> None:
     import hydra
     from omegaconf import DictConfig
 
-    from .settings import from_config
+    from .settings import from_config, resolve_entity_labels
 
     register_resolvers()
 
     @hydra.main(version_base="1.3", config_path="../configs", config_name="train")
     def _main(cfg: DictConfig) -> float | None:
         from rasid.data.schema import DataError
+        from rasid.inference.normalize import NormalizationConfig
         from rasid.models.modeling import CheckpointError
 
         logging.basicConfig(level=logging.INFO, format="[%(asctime)s %(name)s] %(message)s")
         try:
-            settings = from_config(cfg)
+            # rasid's own checks of the settings run first, so that what they raise is known to be a config error
+            try:
+                settings = from_config(cfg)
+                if settings.data.entity_labels == "auto":
+                    settings.data.entity_labels = resolve_entity_labels(settings.data)
+                    log.info("data.entity_labels=auto: %s", ", ".join(settings.data.entity_labels))
+                NormalizationConfig.from_dict(settings.model.normalization)
+            except (DataError, FileNotFoundError):
+                raise
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
             metrics = train(settings)
-        except (DataError, CheckpointError, FileNotFoundError, ValueError, OSError) as exc:
+        except (DataError, CheckpointError, ConfigError) as exc:
             print(f"rasid-train: error: {exc}", file=sys.stderr)
             sys.exit(2)
+        except FileNotFoundError as exc:
+            if exc.errno is not None:  # from the OS, not rasid's "no such file" for a data file: a bug, show it
+                raise
+            print(f"rasid-train: error: {exc}", file=sys.stderr)
+            sys.exit(2)
+        # anything else is a bug, not a user error: Hydra prints its traceback and exits 1
         # The value Hydra sweepers optimise: dev entity F1 + attack-type micro F1.
         dev = metrics.get("dev", {})
         return float(dev.get("entities", {}).get("micro", {}).get("f1", 0.0)
