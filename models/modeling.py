@@ -40,7 +40,7 @@ class RasidConfig:
     max_length: int = 256  # tokens per window, [CLS]/[SEP] included
     stride: int = 64  # tokens of overlap between consecutive windows
     pooling: str = "mean"  # mean | cls: sequence representation for the type head
-    pooled_norm: bool = False  # LayerNorm on the pooled vector before the type head (pretrained encoders)
+    pooled_norm: bool = False  # batch-normalise the pooled vector before the type head (pretrained encoders)
     label_all_subwords: bool = False
     classifier_dropout: float = 0.1
     normalization: dict = field(default_factory=dict)  # NormalizationConfig.to_dict()
@@ -114,10 +114,11 @@ class RasidModel(nn.Module):
         self.dropout = nn.Dropout(config.classifier_dropout)
         self.token_head = nn.Linear(hidden, len(config.tags)) if config.has_tagging else None
         self.type_head = nn.Linear(hidden, len(config.attack_types)) if config.has_classification else None
-        # A pretrained encoder's mean-pooled vectors are nearly parallel from one segment to the next
-        # (e5's cosine between unrelated sentences is ~0.8): re-centring and re-scaling each one gives the
-        # type head inputs that differ, which is what lets it leave its flat starting point.
-        self.type_norm = nn.LayerNorm(hidden) if config.has_classification and config.pooled_norm else None
+        # A pretrained encoder's mean-pooled vectors all lean the same way (e5's cosine between unrelated
+        # sentences is ~0.8): per-vector LayerNorm keeps that shared direction, and the type head then sees
+        # nearly one input and learns only the label base rates. BatchNorm subtracts the mean over segments,
+        # so what reaches the head is what tells segments apart.
+        self.type_norm = nn.BatchNorm1d(hidden) if config.has_classification and config.pooled_norm else None
         for head in (self.token_head, self.type_head):
             if head is not None:  # BERT-style init: small weights, zero bias
                 nn.init.normal_(head.weight, std=0.02)
@@ -144,7 +145,11 @@ class RasidModel(nn.Module):
                 m = attention_mask.unsqueeze(-1).to(h.dtype)  # (B, T, 1)
                 pooled = (h * m).sum(1) / m.sum(1).clamp(min=1.0)  # (B, H)
             if self.type_norm is not None:
-                pooled = self.type_norm(pooled)  # (B, H)
+                n = self.type_norm
+                if self.training and pooled.size(0) > 1:
+                    pooled = n(pooled)  # (B, H): batch statistics, running averages updated
+                else:  # inference, or a batch of one (no batch statistics): the running averages
+                    pooled = nn.functional.batch_norm(pooled, n.running_mean, n.running_var, n.weight, n.bias, False, 0.0, n.eps)
             out["type_logits"] = self.type_head(pooled)  # (B, num_types)
         return out
 
