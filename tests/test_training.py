@@ -17,6 +17,7 @@ from rasid.training.train import register_resolvers, train
 PRESETS = ["tiny", "e5_small", "arabert_v02", "camelbert_msa", "camelbert_mix", "marbert_v2", "conflibert_arabic"]
 # A run small enough for a test: 1-layer 32-wide encoder, a few steps, small data.
 SHRINK = [
+    "model=tiny",
     "trainer=smoke", "model.encoder.hidden_size=32", "model.encoder.num_hidden_layers=1",
     "model.encoder.num_attention_heads=2", "model.encoder.intermediate_size=64", "model.vocab_size=400",
     "model.max_length=48", "model.stride=8", "data.use_augmented=false", "data.style_copies=0",
