@@ -31,7 +31,7 @@ class Prepared:
 
 def prepare(text: str, cfg: NormalizationConfig, stems: frozenset[str] = DEFAULT_STEMS) -> Prepared:
     norm, src = normalize(text, cfg)
-    return Prepared(text, norm, src, split_words(norm, stems))
+    return Prepared(text, norm, src, split_words(norm, stems, cfg.proclitics))
 
 
 def check_fast_tokenizer(tokenizer) -> None:

@@ -38,6 +38,13 @@ class NormalizationConfig:
     normalize_teh_marbuta: bool = False  # ة -> ه: off, same reason
     normalize_digits: bool = True  # ٠-٩ and ۰-۹ -> 0-9, so counts look alike to the model
     nfkc_presentation_forms: bool = True  # ﻻ, ﺍ... (legacy encodings) -> base letters
+    # Word splitting, saved with the rest: "without" splits attached و ف ب ل off where spans start after
+    # them (the schema); "with" keeps written words whole, for datasets whose spans include them (ANERcorp)
+    proclitics: str = "without"
+
+    def __post_init__(self):
+        if self.proclitics not in ("with", "without"):
+            raise ValueError(f"proclitics must be 'with' or 'without', not {self.proclitics!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -105,3 +105,18 @@ def test_split_words_stays_fast():
     n = sum(len(split_words(x)) for x in texts * 5)
     per_word = (time.perf_counter() - t) / n
     assert per_word < 20e-6, per_word  # measured about 3 µs a word
+
+
+def test_proclitic_convention_travels_in_the_normalisation_config():
+    import pytest
+
+    from rasid.inference.encoding import prepare
+    from rasid.inference.normalize import NormalizationConfig
+
+    assert prepare("والجيش قتل", NormalizationConfig(proclitics="with")).word_strings() == ["والجيش", "قتل"]
+    assert prepare("والجيش قتل", NormalizationConfig()).word_strings() == ["و", "الجيش", "قتل"]
+    old = NormalizationConfig().to_dict()
+    del old["proclitics"]  # a checkpoint written before the setting existed
+    assert NormalizationConfig.from_dict(old).proclitics == "without"
+    with pytest.raises(ValueError, match="proclitics"):
+        NormalizationConfig(proclitics="sometimes")

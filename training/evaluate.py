@@ -20,11 +20,11 @@ import numpy as np
 log = logging.getLogger("rasid.eval")
 
 
-def to_iob(text: str, spans: list[dict]) -> list[str]:
+def to_iob(text: str, spans: list[dict], proclitics: str = "without") -> list[str]:
     """IOB2 tags over the words of ``text`` (rasid.inference.words), for seqeval."""
     from rasid.inference.words import spans_to_iob, split_words
 
-    return spans_to_iob(split_words(text), spans)
+    return spans_to_iob(split_words(text, proclitics=proclitics), spans)
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict:
@@ -169,8 +169,9 @@ def evaluate(predictor, records: list[dict], batch_size: int = 32, tune: bool = 
     predictor.thresholds = saved
     metrics: dict = {"n_segments": len(records)}
     if cfg.has_tagging:
-        gold_tags = [to_iob(r["text"], r.get("entities", [])) for r in records]
-        pred_tags = [to_iob(r["text"], p["entities"]) for r, p in zip(records, preds)]
+        pc = (cfg.normalization or {}).get("proclitics", "without")
+        gold_tags = [to_iob(r["text"], r.get("entities", []), pc) for r in records]
+        pred_tags = [to_iob(r["text"], p["entities"], pc) for r, p in zip(records, preds)]
         metrics["entities"] = entity_metrics(gold_tags, pred_tags)
         metrics["entities"]["partial"], metrics["counts"] = partial_and_count_metrics(
             [r.get("entities", []) for r in records], [p["entities"] for p in preds], cfg.entity_labels)

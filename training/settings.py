@@ -16,6 +16,7 @@ class DataSettings:
     use_augmented: bool = True
     augmented_limit: int | None = None
     style_copies: int = 0
+    proclitics: str = "without"
     entity_labels: list[str] | str = field(default_factory=list)  # or "auto": resolve_entity_labels reads them off data.train
     attack_types: list[str] = field(default_factory=list)
 

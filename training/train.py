@@ -97,7 +97,7 @@ def train(s) -> dict:
     test_recs = load_corpus(_resolve_paths([s.data.test]), labels) if s.data.test else []
     log.info("data: %d train, %d dev, %d test segments", len(train_recs), len(dev_recs), len(test_recs))
 
-    norm = NormalizationConfig.from_dict(s.model.normalization)
+    norm = NormalizationConfig.from_dict({**s.model.normalization, "proclitics": s.data.proclitics})
     learnt = _learnt_stems(train_recs) - DEFAULT_STEMS
     stems = DEFAULT_STEMS | learnt
 
