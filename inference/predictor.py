@@ -29,7 +29,6 @@ from .schema import COUNT_LABELS, EVENT_CODES
 from .segment import split_segments
 from .words import DEFAULT_STEMS
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a checkpoint is local; never reach for a hub
 _SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates (from JSON \\ud800 escapes) break tokenizers
 
 
@@ -417,7 +416,10 @@ class Predictor:
         return cls(path, be, tokenizer, config)
 
     # -- public API --------------------------------------------------------
-    def predict(self, texts: str | list[str], batch_size: int = 32) -> dict | list[dict]:
+    def predict(self, texts: str | list[str], batch_size: int = 32,
+                thresholds: dict[str, float] | None = None) -> dict | list[dict]:
+        """Entities, attack types and events per text, in input order. ``thresholds``
+        overrides the checkpoint's per-type thresholds for this call only."""
         single = isinstance(texts, str)
         items = [texts] if single else list(texts)
         for i, t in enumerate(items):
@@ -425,7 +427,7 @@ class Predictor:
                 raise TypeError(f"input {i} is {type(t).__name__}, expected str")
         # Same-length replacement keeps every offset valid; entity text comes from the original.
         safe = [_SURROGATE.sub("\ufffd", t) for t in items]
-        results = self._predict(safe, batch_size)
+        results = self._predict(safe, batch_size, {**self.thresholds, **(thresholds or {})})
         for original, clean, res in zip(items, safe, results):
             if original != clean:
                 for e in res["entities"]:
@@ -435,7 +437,7 @@ class Predictor:
     __call__ = predict
 
     # -- pipeline ----------------------------------------------------------
-    def _predict(self, texts: list[str], batch_size: int) -> list[dict]:
+    def _predict(self, texts: list[str], batch_size: int, thresholds: dict[str, float]) -> list[dict]:
         cfg = self.config
         # 1. documents -> segments -> prepared words
         segs: list[list[tuple[int, int, Prepared]]] = []
@@ -492,9 +494,9 @@ class Predictor:
                 if w not in words or centrality > words[w][0]:
                     words[w] = (centrality, token_probs[i][pos])
         # 5. assemble documents
-        return [self._document(d, segs[d], best, seg_types) for d in range(len(texts))]
+        return [self._document(d, segs[d], best, seg_types, thresholds) for d in range(len(texts))]
 
-    def _document(self, d, doc_segs, best, seg_types) -> dict:
+    def _document(self, d, doc_segs, best, seg_types, thresholds: dict[str, float]) -> dict:
         entities, events = [], []
         doc_types: dict[str, float] = {}
         for k, (s, e, prep) in enumerate(doc_segs):
@@ -503,7 +505,7 @@ class Predictor:
             types = []
             if (d, k) in seg_types:
                 for label, p in zip(self.config.attack_types, seg_types[(d, k)]):
-                    if p >= self.thresholds[label]:
+                    if p >= thresholds[label]:
                         types.append({"label": label, "score": round(float(p), 4)})
                         doc_types[label] = max(doc_types.get(label, 0.0), float(p))
             if types:

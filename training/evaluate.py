@@ -163,10 +163,8 @@ def evaluate(predictor, records: list[dict], batch_size: int = 32, tune: bool = 
     With ``tune``, attack-type thresholds are chosen on these records and
     stored on the predictor (do this on dev, then evaluate test)."""
     cfg = predictor.config
-    saved = dict(predictor.thresholds)
-    predictor.thresholds = {t: 0.0 for t in cfg.attack_types}  # get every score back
-    preds = predictor.predict([r["text"] for r in records], batch_size=batch_size)
-    predictor.thresholds = saved
+    every_score = {t: 0.0 for t in cfg.attack_types}  # this call only; the predictor is left as it is
+    preds = predictor.predict([r["text"] for r in records], batch_size=batch_size, thresholds=every_score)
     metrics: dict = {"n_segments": len(records)}
     if cfg.has_tagging:
         pc = (cfg.normalization or {}).get("proclitics", "without")
