@@ -27,7 +27,7 @@ SHAPES = {
     "base": dict(vocab_size=64000, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
     "tiny": dict(vocab_size=8000, hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
 }
-ATTACK_TYPES = ["BOMBING", "SUICIDE_BOMBING", "AIRSTRIKE", "SHELLING", "AMBUSH", "ARMED_ASSAULT", "ASSASSINATION", "KIDNAPPING"]
+from rasid.inference.schema import ATTACK_TYPES, ENTITY_LABELS  # noqa: E402  (one source for the label set)
 
 
 def vm_hwm_mb() -> float:
@@ -64,7 +64,7 @@ def build(shape: str, work: Path) -> None:
     words = [prepare(t, norm).word_strings() for t in segments(2000)]
     tok = build_wordpiece(words, SHAPES[shape]["vocab_size"], 1)
     enc = {"model_type": "bert", **SHAPES[shape], "max_position_embeddings": 512}
-    cfg = RasidConfig(task="joint", encoder=enc, entity_labels=["ACTOR", "KILLED", "WOUNDED"], attack_types=ATTACK_TYPES,
+    cfg = RasidConfig(task="joint", encoder=enc, entity_labels=list(ENTITY_LABELS), attack_types=list(ATTACK_TYPES),
                       thresholds={t: 0.5 for t in ATTACK_TYPES}, max_length=256, stride=64, normalization=norm.to_dict())
     model = RasidModel(cfg)
     model.save_pretrained(d / "rasid")
@@ -133,7 +133,7 @@ def train_throughput(shape: str, threads: int, steps: int = 6, batch: int = 16, 
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    cfg = RasidConfig(task="joint", encoder={"model_type": "bert", **SHAPES[shape]}, entity_labels=["ACTOR", "KILLED", "WOUNDED"],
+    cfg = RasidConfig(task="joint", encoder={"model_type": "bert", **SHAPES[shape]}, entity_labels=list(ENTITY_LABELS),
                       attack_types=ATTACK_TYPES)
     obj = JointObjective(RasidModel(cfg)).train()
     opt = torch.optim.AdamW(obj.parameters(), lr=1e-4)

@@ -56,8 +56,7 @@ import sys
 from .markup import parse_markup
 from .schema import validate_record, write_jsonl
 
-ATTACK_TYPES = ("BOMBING", "SUICIDE_BOMBING", "AIRSTRIKE", "SHELLING", "AMBUSH",
-                "ARMED_ASSAULT", "ASSASSINATION", "KIDNAPPING")
+from rasid.inference.schema import ATTACK_TYPES  # noqa: E402  (one source for the label set)
 
 # ---------------------------------------------------------------- numbers
 UNITS_M = ("", "واحد", "اثنان", "ثلاثة", "أربعة", "خمسة", "ستة", "سبعة", "ثمانية", "تسعة", "عشرة")

@@ -118,6 +118,8 @@ def compile_file(path: str | Path) -> tuple[list[dict], list[str]]:
     return records, errors
 
 
+# A copy of rasid.inference.schema's label set: this module runs as a plain script with no imports
+# from the package; tests/test_style.py checks that the two agree.
 ENTITY_LABELS = ("ACTOR", "KILLED", "WOUNDED")
 ATTACK_TYPES = ("BOMBING", "SUICIDE_BOMBING", "AIRSTRIKE", "SHELLING", "AMBUSH",
                 "ARMED_ASSAULT", "ASSASSINATION", "KIDNAPPING")

@@ -20,6 +20,8 @@ import re
 import unicodedata
 
 from pyarabic import araby
+
+from .normalize import MARK_RANGES
 from pyarabic.number import text2number
 from pyarabic.number_const import NUMBER_WORDS
 
@@ -29,7 +31,7 @@ _NONE: tuple[None, None] = (None, None)
 # ---------------------------------------------------------------- normalisation
 # Harakat, shadda, sukun, dagger alef, Quranic marks: removed before lookup but
 # kept in the raw token, where a fatha tells a dual from a plural (see _is_dual).
-_MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
+_MARKS = MARK_RANGES
 _MARKS_RE = re.compile(f"[{_MARKS}]")
 # Spelling of hamza on alef, ى/ي and ة/ه varies between outlets; ٬ and ٫ are the
 # Arabic thousands and decimal separators.

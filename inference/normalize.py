@@ -12,9 +12,12 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import asdict, dataclass
 
-# Harakat, tanween, shadda, sukun, dagger alef, Quranic annotation marks.
+# Arabic marks, the one definition rasid uses (as a regex class body): honorific and Quranic signs
+# above letters, harakat, tanween, shadda, sukun, dagger alef, Quranic annotation marks.
+MARK_RANGES = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
 DIACRITICS = frozenset(
-    [chr(c) for c in range(0x064B, 0x0660)] + ["\u0670"] + [chr(c) for c in range(0x06D6, 0x06EE)]
+    [chr(c) for c in range(0x0610, 0x061B)] + [chr(c) for c in range(0x064B, 0x0660)] + ["\u0670"]
+    + [chr(c) for c in range(0x06D6, 0x06EE)]
 )
 TATWEEL = "\u0640"
 # Zero-width and bidi control characters: invisible, and they split words in

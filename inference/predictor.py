@@ -24,7 +24,7 @@ from rasid.models.modeling import CheckpointError, load_config
 
 from .counts import is_counted_noun, is_multiplier, is_number_word, parse_count, quantifier_before
 from .encoding import Prepared, check_fast_tokenizer, encode, first_subword_positions, prepare
-from .normalize import NormalizationConfig
+from .normalize import MARK_RANGES, TATWEEL, NormalizationConfig
 from .schema import COUNT_LABELS, EVENT_CODES
 from .segment import split_segments
 from .words import DEFAULT_STEMS
@@ -97,7 +97,7 @@ _DIGITS = re.compile(r"\d+(?:[.,\u066b\u066c]\d+)*")
 
 
 _ALEF = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"})
-_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+_MARKS = re.compile(f"[{MARK_RANGES}{TATWEEL}]")
 
 
 def _fold(word: str) -> str:

@@ -32,8 +32,10 @@ import functools
 import re
 from pathlib import Path
 
+from .normalize import MARK_RANGES, TATWEEL
+
 # Letters with their combining marks and tatweel (kept when not normalised away).
-_MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640"
+_MARKS = MARK_RANGES + TATWEEL
 _TOKEN = re.compile(rf"(?:[^\W\d_]|[{_MARKS}])+|\d+(?:[.,\u066b\u066c]\d+)*|\S")
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 _MARKS_RE = re.compile(f"[{_MARKS}]")

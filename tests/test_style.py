@@ -58,3 +58,10 @@ def test_aircraft_become_actors_with_proclitics_outside():
     text, ents = parse_markup(m)
     spans = [text[e["start"]:e["end"]] for e in ents]
     assert spans == ["طائرة مسيّرة مجهولة", "طائرات مسيّرة", "جيش", "مقاتلات"]
+
+
+def test_the_standalone_markup_script_uses_the_package_label_set():
+    from rasid.data import markup
+    from rasid.inference import schema
+
+    assert markup.ENTITY_LABELS == schema.ENTITY_LABELS and markup.ATTACK_TYPES == schema.ATTACK_TYPES

@@ -10,7 +10,7 @@ def _fmt(m: dict, key: str) -> str:
     return f"{v['f1']:.3f}" if v else "n/a"
 
 
-SCHEMA_LABELS = ("ACTOR", "KILLED", "WOUNDED")
+from rasid.inference.schema import ENTITY_LABELS as SCHEMA_LABELS  # noqa: E402
 COUNT_LABELS = ("KILLED", "WOUNDED")
 
 
