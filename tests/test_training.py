@@ -209,4 +209,17 @@ def test_optuna_multirun_sweep(small_data, tmp_path):
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     best = list(tmp_path.glob("multirun/*/optimization_results.yaml"))
     assert best and "best_params" in best[0].read_text()
-    assert len(list(tmp_path.glob("sweep/*/model/model.safetensors"))) == 2
+    assert len(list(tmp_path.glob("multirun/*/[0-9]*/model/model.safetensors"))) == 2
+
+
+@pytest.mark.slow
+def test_two_optuna_sweeps_never_share_trial_directories(small_data, tmp_path):
+    """Each sweep writes under its own time-stamped directory, so the second one resumes nothing of the first."""
+    common = ["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=1", *SHRINK[1:], *data_overrides(small_data),
+              "trainer.max_steps=2", "trainer.html_reports=false", f"paths.output_root={tmp_path}"]
+    for _ in range(2):
+        r = run_cli(common)
+        assert r.returncode == 0, r.stderr[-2000:]
+        time.sleep(1.1)  # sweep directories are stamped to the second
+    models = sorted(tmp_path.glob("multirun/*/0/model/config.json"))
+    assert len(models) == 2 and models[0].parent.parent.parent != models[1].parent.parent.parent
