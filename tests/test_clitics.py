@@ -98,15 +98,6 @@ def test_lexicon_ships_in_both_distributions():
         assert "lexicon/*.txt" in data["tool"]["setuptools"]["package-data"]["rasid.inference"], path
 
 
-def test_split_words_stays_fast():
-    texts = [r["text"] for r in load_jsonl(CORPUS / "dev.jsonl")]
-    split_words(texts[0])  # loads the lexicon
-    t = time.perf_counter()
-    n = sum(len(split_words(x)) for x in texts * 5)
-    per_word = (time.perf_counter() - t) / n
-    assert per_word < 20e-6, per_word  # measured about 3 µs a word
-
-
 def test_proclitic_convention_travels_in_the_normalisation_config():
     import pytest
 
