@@ -3,7 +3,12 @@
     from rasid.inference import Predictor
     predictor = Predictor.from_pretrained("outputs/default/model")
     predictor.predict("...")
+
+Importing it also imports ``rasid.models``, which registers the rasid model
+with transformers' ``AutoConfig`` / ``AutoModel`` / ``AutoTokenizer``.
 """
+
+import rasid.models  # noqa: F401  (registration with the transformers Auto classes)
 
 __all__ = ["Predictor", "parse_count", "normalize"]
 
