@@ -1,8 +1,8 @@
 """Model card (README.md) written next to every trained checkpoint.
 
 A Hugging Face model card: YAML metadata (language, license, tags,
-pipeline_tag, base_model, and a model-index with the dev/test metrics) built
-with ``huggingface_hub.ModelCardData``, then the text. Nothing in it names a
+pipeline_tag, base_model, and a model-index with the dev/test metrics; built
+by ``rasid.inference.hub.card_metadata``), then the text. Nothing in it names a
 path on the training machine: data files appear as names with sizes and
 SHA-256, a local encoder by its directory name.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from rasid.inference.hub import card_metadata
 from rasid.inference.schema import ENTITY_LABELS as SCHEMA_LABELS
 
 COUNT_LABELS = ("KILLED", "WOUNDED")
@@ -77,35 +78,6 @@ def encoder_source(s, config) -> tuple[str, str | None]:
     return name, name  # a hub id
 
 
-def _card_data(config, results: dict, s, base_model: str | None):
-    from huggingface_hub import EvalResult, ModelCardData
-
-    ents, types = list(config.entity_labels or []), list(config.attack_types or [])
-    conflict = bool(set(ents) & set(SCHEMA_LABELS) or types)
-    tags = ["rasid"] + ["token-classification"] * bool(ents) + ["text-classification"] * bool(types) + ["arabic"]
-    tags += ["conflict-events"] * conflict
-    evals = []
-    for split, m in results.items():
-        ds = {"dataset_type": "json", "dataset_name": f"rasid {split} split", "dataset_split": split}
-        if "entities" in m:
-            kw = {"task_type": "token-classification", "task_name": "Entity spans", **ds}
-            evals.append(EvalResult(metric_type="f1", metric_name="entity F1 (strict IOB2, micro)",
-                                    metric_value=m["entities"]["micro"]["f1"], **kw))
-            if "partial" in m["entities"]:
-                evals.append(EvalResult(metric_type="f1", metric_name="entity F1 (partial, micro)",
-                                        metric_value=m["entities"]["partial"]["f1"], **kw))
-        if "attack_types" in m:
-            kw = {"task_type": "text-classification", "task_name": "Attack types (multi-label)", **ds}
-            for avg in ("micro", "macro"):
-                evals.append(EvalResult(metric_type="f1", metric_name=f"attack-type F1 ({avg})",
-                                        metric_value=m["attack_types"][avg]["f1"], **kw))
-    return ModelCardData(
-        language=["ar"], license="apache-2.0", library_name="transformers", tags=tags, base_model=base_model,
-        pipeline_tag="token-classification" if ents else "text-classification",
-        model_name=f"rasid-{s.model.preset}-{config.task}", eval_results=evals or None,
-    )
-
-
 def write_model_card(path: Path, config, results: dict, s) -> None:
     rows = "\n".join(
         f"| {split} | {m['n_segments']} | {_fmt(m, 'entities')} | {_fmt(m, 'attack_types')} |"
@@ -121,7 +93,7 @@ def write_model_card(path: Path, config, results: dict, s) -> None:
     data = "\n".join(f"  - {f['role']}: `{f['name']}`, {f['bytes']:,} bytes, sha256 `{f['sha256']}`" for f in files)
     if s.data.use_augmented and s.data.augmented and getattr(s.data, "augmented_limit", None):
         data += f"\n  - (the first {s.data.augmented_limit} augmented segments were used)"
-    meta = _card_data(config, results, s, base_model).to_yaml()
+    meta = card_metadata(config, results, f"rasid-{s.model.preset}-{config.task}", base_model).to_yaml()
     path.write_text(f"""---
 {meta}
 ---
