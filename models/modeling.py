@@ -169,7 +169,7 @@ class RasidForEventExtraction(PreTrainedModel):
         bad = {k: sorted(info.get(k) or [])[:5] for k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
         if any(bad.values()):
             raise CheckpointError(
-                f"the weights in {pretrained_model_name_or_path} do not match config.json (task "
+                f"{Path(pretrained_model_name_or_path) / WEIGHTS_NAME} does not match config.json (task "
                 f"{model.config.task!r}): missing {bad['missing_keys']}, unexpected {bad['unexpected_keys']}, "
                 f"mismatched {bad['mismatched_keys']}. Was it saved by another task or model?"
             )
