@@ -4,11 +4,10 @@
     predictor = Predictor.from_pretrained("outputs/default/model")
     predictor.predict("...")
 
-Importing it also imports ``rasid.models``, which registers the rasid model
-with transformers' ``AutoConfig`` / ``AutoModel`` / ``AutoTokenizer``.
+Importing the predictor imports ``rasid.models``, which registers the rasid
+model with transformers' ``AutoConfig`` / ``AutoModel`` / ``AutoTokenizer``.
+The package itself stays cheap to import (rasid-report needs no torch).
 """
-
-import rasid.models  # noqa: F401  (registration with the transformers Auto classes)
 
 __all__ = ["Predictor", "parse_count", "normalize"]
 

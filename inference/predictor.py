@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+import rasid.models  # noqa: F401  (registers the rasid model with transformers' Auto classes)
 from rasid.models.configuration import CheckpointError, load_config
 
 from .backends import DEFAULT_BATCH_SIZE, OnnxBackend, TorchBackend
@@ -44,9 +45,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def load_tokenizer(path: str | os.PathLike):
     """The fast tokenizer saved in the checkpoint directory, through AutoTokenizer (local files only)."""
-    from transformers import AutoTokenizer
-
-    import rasid.models  # noqa: F401  (registers model_type "rasid": AutoTokenizer reads config.json first)
+    from transformers import AutoTokenizer  # reads config.json first: a RasidConfig, registered on import
 
     path = Path(path)
     if not (path / "tokenizer.json").is_file():

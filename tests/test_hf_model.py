@@ -66,8 +66,8 @@ def test_auto_classes_load_a_trained_checkpoint_and_match_the_predictor(trained)
 
 
 @pytest.mark.slow
-def test_importing_rasid_inference_registers_the_auto_classes(trained):
-    code = ("import sys, rasid.inference; from transformers import AutoModel, AutoTokenizer; "
+def test_importing_the_predictor_registers_the_auto_classes(trained):
+    code = ("import sys; from rasid.inference import Predictor; from transformers import AutoModel, AutoTokenizer; "
             "m = AutoModel.from_pretrained(sys.argv[1]); t = AutoTokenizer.from_pretrained(sys.argv[1]); "
             "print(type(m).__name__, type(t).__name__)")
     r = subprocess.run([sys.executable, "-c", code, str(trained / "model")], capture_output=True, text=True, timeout=300)
