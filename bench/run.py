@@ -55,7 +55,7 @@ def build(shape: str, work: Path) -> None:
     from rasid.inference.encoding import prepare
     from rasid.inference.export import export_onnx
     from rasid.inference.normalize import NormalizationConfig
-    from rasid.models.modeling import RasidConfig, RasidModel
+    from rasid.models.modeling import RasidConfig, RasidForEventExtraction
     from rasid.training.tokenizer import build_wordpiece
 
     torch.manual_seed(0)
@@ -66,7 +66,7 @@ def build(shape: str, work: Path) -> None:
     enc = {"model_type": "bert", **SHAPES[shape], "max_position_embeddings": 512}
     cfg = RasidConfig(task="joint", encoder=enc, entity_labels=list(ENTITY_LABELS), attack_types=list(ATTACK_TYPES),
                       thresholds={t: 0.5 for t in ATTACK_TYPES}, max_length=256, stride=64, normalization=norm.to_dict())
-    model = RasidModel(cfg)
+    model = RasidForEventExtraction(cfg)
     model.save_pretrained(d / "rasid")
     tok.save_pretrained(str(d / "rasid"))
     export_onnx(d / "rasid", d / "onnx", quantize="int8")
@@ -128,22 +128,21 @@ def train_throughput(shape: str, threads: int, steps: int = 6, batch: int = 16, 
     """Tokens/s of a full train step (forward, backward, AdamW) at this shape."""
     import torch
 
-    from rasid.models.modeling import RasidConfig, RasidModel
-    from rasid.training.objective import JointObjective
+    from rasid.models.modeling import RasidConfig, RasidForEventExtraction
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     cfg = RasidConfig(task="joint", encoder={"model_type": "bert", **SHAPES[shape]}, entity_labels=list(ENTITY_LABELS),
                       attack_types=ATTACK_TYPES)
-    obj = JointObjective(RasidModel(cfg)).train()
-    opt = torch.optim.AdamW(obj.parameters(), lr=1e-4)
+    model = RasidForEventExtraction(cfg).train()  # forward returns the joint loss when given labels
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     ids = torch.randint(5, SHAPES[shape]["vocab_size"], (batch, seq))
     mask = torch.ones_like(ids)
     labels = torch.randint(0, len(cfg.tags), (batch, seq))
     types = torch.randint(0, 2, (batch, len(ATTACK_TYPES))).float()
 
     def step():
-        loss = obj(ids, mask, labels, types)["loss"]
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels, type_labels=types).loss
         loss.backward()
         opt.step()
         opt.zero_grad()

@@ -3,6 +3,10 @@
     from rasid.inference import Predictor
     predictor = Predictor.from_pretrained("outputs/default/model")
     predictor.predict("...")
+
+Importing the predictor imports ``rasid.models``, which registers the rasid
+model with transformers' ``AutoConfig`` / ``AutoModel`` / ``AutoTokenizer``.
+The package itself stays cheap to import (rasid-report needs no torch).
 """
 
 __all__ = ["Predictor", "parse_count", "normalize"]

@@ -148,7 +148,8 @@ def run(args, predictor=None) -> dict:
         raise JobError(f"{paths['output']} exists; use --resume to continue that job or --overwrite to start again")
     records = read_records(args.input)  # fails early on a missing file or unknown format
     if predictor is None:
-        predictor = Predictor.from_pretrained(args.model, backend=args.backend, num_threads=args.threads)
+        predictor = Predictor.from_pretrained(args.model, backend=args.backend, num_threads=args.threads,
+                                              device=args.device, dtype=args.dtype)
     if state["done"] == 0:  # a fresh job: record it before writing anything
         paths["journal"].unlink(missing_ok=True)
         paths["errors"].unlink(missing_ok=True)
@@ -267,9 +268,14 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--resume", action="store_true", help="continue an interrupted job writing to --output")
     ap.add_argument("--overwrite", action="store_true", help="start again even if --output exists")
     ap.add_argument("--allow-errors", action="store_true", help="exit 0 even when some records failed")
-    ap.add_argument("--batch-size", type=int, default=32, help="segments per forward pass")
+    ap.add_argument("--batch-size", type=int, default=None,
+                    help="segments per forward pass (default: 32 on cpu, 64 on mps, 128 on cuda)")
     ap.add_argument("--chunk-size", type=int, default=256, help="records per committed chunk")
     ap.add_argument("--backend", default="torch", choices=["torch", "onnx"])
+    ap.add_argument("--device", default="auto",
+                    help="auto (cuda, else mps, else cpu), cpu, cuda, cuda:N or mps (onnx: cpu or cuda)")
+    ap.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
+                    help="compute precision, torch backend (auto: bf16/fp16 on a GPU, fp32 on cpu)")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
     ap.add_argument("--engine", default="local", choices=["local", "ray"], help="ray: distributed with Ray Data")
     ap.add_argument("--ray-workers", type=int, default=0, help="predictor actors (default: CPUs / --threads)")
@@ -284,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from rasid.models.modeling import CheckpointError
 
-    if args.batch_size < 1 or args.chunk_size < 1:
+    if (args.batch_size is not None and args.batch_size < 1) or args.chunk_size < 1:
         print("rasid-predict: error: --batch-size and --chunk-size must be positive", file=sys.stderr)
         return 2
     try:

@@ -1,10 +1,15 @@
-"""rasid-export: a checkpoint -> ONNX (both heads, dynamic batch and length), optionally int8.
+"""rasid-export: a checkpoint -> ONNX, the Hugging Face Hub, or the current checkpoint format.
 
     rasid-export --model outputs/default/model --output outputs/default/onnx --quantize int8
     Predictor.from_pretrained("outputs/default/onnx", backend="onnx")
+    rasid-export --model outputs/default/model --push-to-hub my-org/rasid-e5-small [--private]
+    rasid-export --model OLD_DIR --convert-to NEW_DIR      # format 1 -> 2 (config, card), same weights
 
-The output directory is a complete checkpoint for the ONNX backend: config,
-tokenizer and ``model.onnx`` (plus ``model.int8.onnx`` with --quantize).
+The ONNX output directory is a complete checkpoint for the ONNX backend: config,
+tokenizer and ``model.onnx`` (plus ``model.int8.onnx`` with --quantize); both
+heads, dynamic batch and length. ``--push-to-hub`` uploads the checkpoint
+directory (``rasid.inference.hub``); the token comes from ``HF_TOKEN`` or
+``huggingface-cli login``.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from pathlib import Path
 def export_onnx(model_dir: str | Path, out_dir: str | Path, quantize: str | None = None, opset: int = 17) -> list[Path]:
     import torch
 
-    from rasid.models.modeling import CONFIG_NAME, RasidModel
+    from rasid.models.modeling import CONFIG_NAME, RasidForEventExtraction, quiet_loading
 
     model_dir, out_dir = Path(model_dir), Path(out_dir)
-    model = RasidModel.from_pretrained(model_dir)
+    with quiet_loading():
+        model = RasidForEventExtraction.from_pretrained(model_dir, dtype=torch.float32)
     out_dir.mkdir(parents=True, exist_ok=True)
     for f in model_dir.iterdir():  # config and tokenizer files travel with the graph
         if f.name == CONFIG_NAME or f.name.startswith(("tokenizer", "special_tokens", "vocab")):
@@ -63,18 +69,32 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path, quantize: str | None
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="rasid-export", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="checkpoint directory")
-    ap.add_argument("--output", required=True, help="directory for the ONNX checkpoint")
+    ap.add_argument("--output", help="directory for the ONNX checkpoint")
     ap.add_argument("--quantize", choices=["int8"], help="also write a dynamically quantised int8 graph")
     ap.add_argument("--opset", type=int, default=17)
+    ap.add_argument("--push-to-hub", metavar="REPO", help="upload the --model checkpoint to this Hub model repo")
+    ap.add_argument("--private", action="store_true", help="with --push-to-hub: create the repo private")
+    ap.add_argument("--convert-to", metavar="DIR", help="re-save --model in the current checkpoint format here")
     args = ap.parse_args(argv)
+    if not (args.output or args.push_to_hub or args.convert_to):
+        ap.error("give --output (ONNX), --push-to-hub REPO or --convert-to DIR")
     from rasid.models.modeling import CheckpointError
 
+    from . import hub
+
     try:
-        files = export_onnx(args.model, args.output, args.quantize, args.opset)
+        files = []
+        if args.convert_to:
+            files += hub.convert_checkpoint(args.model, args.convert_to)
+        if args.output:
+            files += export_onnx(args.model, args.output, args.quantize, args.opset)
+        if args.push_to_hub:
+            url = hub.push_to_hub(args.model, args.push_to_hub, private=args.private)
+            print(f"uploaded {args.model} to {url}")
     except ImportError as exc:
         print(f"rasid-export: error: {exc}; install the extra: pip install 'rasid-inference[onnx]'", file=sys.stderr)
         return 2
-    except (CheckpointError, ValueError) as exc:
+    except (CheckpointError, ValueError, OSError) as exc:  # OSError: the Hub refused or was unreachable
         print(f"rasid-export: error: {exc}", file=sys.stderr)
         return 2
     for f in files:

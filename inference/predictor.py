@@ -1,7 +1,7 @@
 """Predictor: a saved rasid checkpoint -> entities, attack types and events.
 
     from rasid.inference import Predictor
-    p = Predictor.from_pretrained("outputs/default/model")
+    p = Predictor.from_pretrained("outputs/default/model")   # device="auto": a GPU if there is one
     p.predict("قتل سبعة جنود في هجوم ...")          # one dict
     p.predict(list_of_articles, batch_size=32)        # list, input order
 
@@ -20,8 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rasid.models.modeling import CheckpointError, load_config
+import rasid.models  # noqa: F401  (registers the rasid model with transformers' Auto classes)
+from rasid.models.configuration import CheckpointError, load_config
 
+from .backends import DEFAULT_BATCH_SIZE, OnnxBackend, TorchBackend
 from .counts import is_counted_noun, is_multiplier, is_number_word, parse_count, quantifier_before
 from .encoding import Prepared, check_fast_tokenizer, encode, first_subword_positions, prepare
 from .normalize import MARK_RANGES, TATWEEL, NormalizationConfig
@@ -42,8 +44,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def load_tokenizer(path: str | os.PathLike):
-    """Fast tokenizer from the checkpoint directory only."""
-    from transformers import PreTrainedTokenizerFast
+    """The fast tokenizer saved in the checkpoint directory, through AutoTokenizer (local files only)."""
+    from transformers import AutoTokenizer  # reads config.json first: a RasidConfig, registered on import
 
     path = Path(path)
     if not (path / "tokenizer.json").is_file():
@@ -55,8 +57,7 @@ def load_tokenizer(path: str | os.PathLike):
         d = json.loads(tok_cfg.read_text(encoding="utf-8"))
         if d.get("auto_map"):
             raise CheckpointError(f"{tok_cfg} asks for remote code; rasid never runs code from a checkpoint")
-    # The generic fast class reads tokenizer.json only: no config.json lookup, no remote code.
-    tok = PreTrainedTokenizerFast.from_pretrained(str(path), local_files_only=True)
+    tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
     check_fast_tokenizer(tok)
     return tok
 
@@ -333,46 +334,6 @@ def refine_spans(spans: list[tuple[str, int, int, float]], words: list[str]) -> 
     return [(label, w0, w1, score) for label, w0, w1, score in out if label is not None]
 
 
-class _TorchBackend:
-    def __init__(self, path: Path, num_threads: int | None):
-        import torch
-
-        from rasid.models.modeling import RasidModel
-
-        if num_threads:
-            torch.set_num_threads(num_threads)
-        self.torch = torch
-        self.model = RasidModel.from_pretrained(path)
-
-    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
-        t = self.torch
-        with t.inference_mode():
-            kw = {"input_ids": t.from_numpy(ids), "attention_mask": t.from_numpy(mask)}
-            out = self.model(**kw)
-        return {k: v.float().numpy() for k, v in out.items()}
-
-
-class _OnnxBackend:
-    def __init__(self, path: Path, num_threads: int | None, file_name: str | None):
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise CheckpointError("backend='onnx' needs onnxruntime: pip install 'rasid-inference[onnx]'") from None
-        candidates = [file_name] if file_name else ["model.int8.onnx", "model.onnx"]
-        onnx_file = next((path / c for c in candidates if (path / c).is_file()), None)
-        if onnx_file is None:
-            raise CheckpointError(f"{path} has no {' or '.join(candidates)}; run rasid-export --model DIR --output {path}")
-        opts = ort.SessionOptions()
-        if num_threads:
-            opts.intra_op_num_threads = num_threads
-        self.session = ort.InferenceSession(str(onnx_file), opts, providers=["CPUExecutionProvider"])
-        self.outputs = [o.name for o in self.session.get_outputs()]
-
-    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
-        res = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
-        return dict(zip(self.outputs, res))
-
-
 @dataclass
 class _Window:
     doc: int
@@ -382,9 +343,12 @@ class _Window:
 
 
 class Predictor:
-    def __init__(self, path: Path, backend, tokenizer, config):
+    def __init__(self, path: Path, backend, tokenizer, config, batch_size: int | None = None):
         self.path = path
         self.backend = backend
+        self.device = str(getattr(backend, "device", "cpu"))
+        # segments per forward pass when predict() is not told: wider on a GPU
+        self.batch_size = batch_size or DEFAULT_BATCH_SIZE.get(self.device.split(":")[0], 32)
         self.tokenizer = tokenizer
         self.config = config
         self.norm_cfg = NormalizationConfig.from_dict(config.normalization)
@@ -396,30 +360,40 @@ class Predictor:
     @classmethod
     def from_pretrained(
         cls, path: str | os.PathLike, backend: str = "torch", num_threads: int | None = None,
-        onnx_file: str | None = None,
+        onnx_file: str | None = None, device: str | None = "auto", dtype: str | None = None,
+        batch_size: int | None = None,
     ) -> "Predictor":
+        """Load a checkpoint directory (format 1 or 2).
+
+        ``device``: ``auto`` (cuda, else mps, else cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``;
+        ``dtype``: ``auto`` (bf16/fp16 on a GPU, fp32 on cpu), ``float32``, ``float16`` or ``bfloat16``
+        (torch backend); ``batch_size``: default segments per forward pass (by device when None).
+        """
         path = Path(path)
         config = load_config(path)
         tokenizer = load_tokenizer(path)
-        vocab = config.encoder.get("vocab_size")
+        vocab = getattr(config.encoder, "vocab_size", None)
         if vocab is not None and len(tokenizer) > vocab:
             raise CheckpointError(
                 f"the tokenizer in {path} has {len(tokenizer)} tokens but the model's embedding has {vocab}: "
                 "they come from different models. Save the tokenizer the model was trained with next to it."
             )
         if backend == "torch":
-            be = _TorchBackend(path, num_threads)
+            be = TorchBackend(path, num_threads, device, dtype)
         elif backend == "onnx":
-            be = _OnnxBackend(path, num_threads, onnx_file)
+            if dtype not in (None, "auto"):
+                raise ValueError("dtype applies to backend='torch'; an ONNX graph runs in the precision it was exported in")
+            be = OnnxBackend(path, num_threads, onnx_file, device)
         else:
             raise ValueError(f"unknown backend {backend!r}; use 'torch' or 'onnx'")
-        return cls(path, be, tokenizer, config)
+        return cls(path, be, tokenizer, config, batch_size)
 
     # -- public API --------------------------------------------------------
-    def predict(self, texts: str | list[str], batch_size: int = 32,
+    def predict(self, texts: str | list[str], batch_size: int | None = None,
                 thresholds: dict[str, float] | None = None) -> dict | list[dict]:
-        """Entities, attack types and events per text, in input order. ``thresholds``
-        overrides the checkpoint's per-type thresholds for this call only."""
+        """Entities, attack types and events per text, in input order. ``batch_size``:
+        segments per forward pass (default: by device); ``thresholds`` overrides the
+        checkpoint's per-type thresholds for this call only."""
         single = isinstance(texts, str)
         items = [texts] if single else list(texts)
         for i, t in enumerate(items):
@@ -427,7 +401,7 @@ class Predictor:
                 raise TypeError(f"input {i} is {type(t).__name__}, expected str")
         # Same-length replacement keeps every offset valid; entity text comes from the original.
         safe = [_SURROGATE.sub("\ufffd", t) for t in items]
-        results = self._predict(safe, batch_size, {**self.thresholds, **(thresholds or {})})
+        results = self._predict(safe, batch_size or self.batch_size, {**self.thresholds, **(thresholds or {})})
         for original, clean, res in zip(items, safe, results):
             if original != clean:
                 for e in res["entities"]:

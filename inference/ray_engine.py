@@ -29,10 +29,10 @@ class _PredictBatch:
     """A Ray actor: loads the checkpoint once, predicts batches of reader items."""
 
     def __init__(self, model: str, backend: str, threads: int | None, text_field: str, id_field: str,
-                 keep_text: bool, batch_size: int):
+                 keep_text: bool, batch_size: int | None, device: str = "auto", dtype: str = "auto"):
         from .predictor import Predictor
 
-        self.p = Predictor.from_pretrained(model, backend=backend, num_threads=threads)
+        self.p = Predictor.from_pretrained(model, backend=backend, num_threads=threads, device=device, dtype=dtype)
         self.text_field, self.id_field, self.keep_text = text_field, id_field, keep_text
         self.batch_size = batch_size
 
@@ -139,7 +139,8 @@ def run_ray(args) -> dict:
             _PredictBatch,
             fn_constructor_kwargs=dict(model=os.path.abspath(args.model), backend=args.backend, threads=args.threads,
                                        text_field=args.text_field, id_field=args.id_field, keep_text=args.keep_text,
-                                       batch_size=args.batch_size),
+                                       batch_size=args.batch_size, device=getattr(args, "device", "auto"),
+                                       dtype=getattr(args, "dtype", "auto")),
             # an autoscaling pool: one actor at once, up to `workers` as resources free up
             batch_size=args.chunk_size, concurrency=(1, workers), num_cpus=threads, batch_format="numpy",
         )

@@ -1,116 +1,78 @@
 """rasid's model: one transformer encoder, a token head and an attack-type head.
 
+``RasidForEventExtraction`` is a transformers ``PreTrainedModel``; importing
+``rasid.models`` registers it (and ``RasidConfig``) with ``AutoConfig`` and
+``AutoModel``, so a checkpoint directory loads the transformers way::
+
+    import rasid.models
+    from transformers import AutoModel
+    model = AutoModel.from_pretrained("outputs/default/model")
+
 A checkpoint directory is self-describing::
 
-    config.json        RasidConfig: task, label maps, thresholds, max length,
+    config.json        RasidConfig: task, label maps, thresholds, windowing,
                        normalisation, the encoder's HF config
-    model.safetensors  weights (encoder.*, token_head.*, type_head.*)
-    tokenizer.json ... the fast tokenizer
+    model.safetensors  weights (encoder.*, token_head.*, type_head.*, type_norm.*)
+    tokenizer.json ... the fast tokenizer (AutoTokenizer reads it)
 
-Loading never reads a Hydra config, never unpickles, never runs remote code.
+The HF Trainer trains this class directly (``forward`` returns the weighted
+joint loss when labels are given), so Trainer checkpoints, the final model and
+checkpoints written by rasid's first format (``format_version: 1``) share one
+weight layout. Loading never unpickles and never runs code from the directory.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
+from transformers import AutoModel, AutoTokenizer, PreTrainedModel, TokenizersBackend
+from transformers.utils import ModelOutput
 
-CONFIG_NAME = "config.json"
+from .configuration import (  # noqa: F401  (re-exported: the names rasid code imports from here)
+    CONFIG_NAME,
+    FORMAT_VERSION,
+    TASKS,
+    CheckpointError,
+    RasidConfig,
+    load_config,
+    read_config_dict,
+)
+
 WEIGHTS_NAME = "model.safetensors"
-FORMAT_VERSION = 1
-TASKS = ("joint", "tagging", "classification")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint directory that cannot be loaded safely; the message names the fix."""
+IGNORE = -100  # label id of tokens that carry no tag (padding, special tokens, non-first sub-words)
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 
 
 @dataclass
-class RasidConfig:
-    task: str  # joint | tagging | classification
-    encoder: dict  # the HF config of the encoder (to_dict()), rebuilt offline
-    entity_labels: list[str] = field(default_factory=list)  # e.g. ["ACTOR", "KILLED", "WOUNDED"]
-    attack_types: list[str] = field(default_factory=list)
-    thresholds: dict[str, float] = field(default_factory=dict)  # per attack type, tuned on dev
-    max_length: int = 256  # tokens per window, [CLS]/[SEP] included
-    stride: int = 64  # tokens of overlap between consecutive windows
-    pooling: str = "mean"  # mean | cls: sequence representation for the type head
-    pooled_norm: bool = False  # batch-normalise the pooled vector before the type head (pretrained encoders)
-    label_all_subwords: bool = False
-    classifier_dropout: float = 0.1
-    normalization: dict = field(default_factory=dict)  # NormalizationConfig.to_dict()
-    clitic_stems: list[str] = field(default_factory=list)  # extra words.py stems
-    format_version: int = FORMAT_VERSION
+class RasidOutput(ModelOutput):
+    """What ``RasidForEventExtraction.forward`` returns; a head the task lacks stays None."""
 
-    @property
-    def tags(self) -> list[str]:
-        """IOB2 tag set, index = class id of the token head."""
-        return ["O"] + [f"{p}-{lab}" for lab in self.entity_labels for p in ("B", "I")]
-
-    @property
-    def has_tagging(self) -> bool:
-        return self.task in ("joint", "tagging")
-
-    @property
-    def has_classification(self) -> bool:
-        return self.task in ("joint", "classification")
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["model_type"] = "rasid"
-        d["id2label"] = dict(enumerate(self.tags)) if self.has_tagging else {}
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "RasidConfig":
-        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        cfg = cls(**d)
-        cfg.validate()
-        return cfg
-
-    def validate(self) -> None:
-        if self.task not in TASKS:
-            raise CheckpointError(f"unknown task {self.task!r}; expected one of {TASKS}")
-        if self.format_version > FORMAT_VERSION:
-            raise CheckpointError(
-                f"checkpoint format {self.format_version} is newer than this rasid "
-                f"({FORMAT_VERSION}); upgrade rasid"
-            )
-        if self.has_tagging and not self.entity_labels:
-            raise CheckpointError(f"task {self.task!r} needs entity_labels")
-        if self.has_classification and not self.attack_types:
-            raise CheckpointError(f"task {self.task!r} needs attack_types")
-        for lab in list(self.entity_labels) + list(self.attack_types):
-            if not isinstance(lab, str) or not lab or any(c in lab for c in "/\\\0") or ".." in lab:
-                raise CheckpointError(f"invalid label name {lab!r} in checkpoint config")
-        if not isinstance(self.encoder, dict) or "model_type" not in self.encoder:
-            raise CheckpointError("config.json has no encoder config with a model_type")
+    loss: torch.FloatTensor | None = None  # () weighted joint loss, when labels are given
+    token_logits: torch.FloatTensor | None = None  # (B, T, num_tags)
+    type_logits: torch.FloatTensor | None = None  # (B, num_types)
 
 
-def build_encoder(encoder_config: dict) -> nn.Module:
-    """An HF encoder with random weights from a config dict (no download)."""
-    from transformers import AutoConfig, AutoModel
+class RasidForEventExtraction(PreTrainedModel):
+    config_class = RasidConfig
+    base_model_prefix = "rasid"  # no weight carries this prefix: transformers never strips or adds one
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
 
-    d = dict(encoder_config)
-    model_type = d.pop("model_type")
-    hf_cfg = AutoConfig.for_model(model_type, **d)
-    return AutoModel.from_config(hf_cfg)
-
-
-class RasidModel(nn.Module):
     def __init__(self, config: RasidConfig, encoder: nn.Module | None = None):
-        super().__init__()
+        super().__init__(config)
         config.validate()
-        self.config = config
-        self.encoder = encoder if encoder is not None else build_encoder(config.encoder)
+        # ``encoder``: a pretrained HF encoder to fine-tune (its weights are kept); None builds one from config.
+        self.encoder = encoder if encoder is not None else AutoModel.from_config(config.encoder)
         if getattr(self.encoder, "pooler", None) is not None:
             self.encoder.pooler = None  # rasid pools itself; an unused pooler only breaks DDP and wastes weights
-        hidden = self.encoder.config.hidden_size
+        hidden = config.encoder.hidden_size
         self.dropout = nn.Dropout(config.classifier_dropout)
         self.token_head = nn.Linear(hidden, len(config.tags)) if config.has_tagging else None
         self.type_head = nn.Linear(hidden, len(config.attack_types)) if config.has_classification else None
@@ -119,25 +81,37 @@ class RasidModel(nn.Module):
         # nearly one input and learns only the label base rates. BatchNorm subtracts the mean over segments,
         # so what reaches the head is what tells segments apart.
         self.type_norm = nn.BatchNorm1d(hidden) if config.has_classification and config.pooled_norm else None
-        for head in (self.token_head, self.type_head):
-            if head is not None:  # BERT-style init: small weights, zero bias
-                nn.init.normal_(head.weight, std=0.02)
-                nn.init.zeros_(head.bias)
+        self.post_init()  # initialises the heads only: the encoder's modules are initialised already
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """BERT-style heads: small normal weights, zero bias; BatchNorm at identity."""
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=0.02)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.BatchNorm1d):
+            module.reset_parameters()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.encoder.get_input_embeddings()
 
     def forward(
         self,
         input_ids: torch.Tensor,  # (B, T)
-        attention_mask: torch.Tensor,  # (B, T)
-        token_type_ids: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:
+        attention_mask: torch.Tensor | None = None,  # (B, T), 1 = real token
+        token_type_ids: torch.Tensor | None = None,  # (B, T)
+        labels: torch.Tensor | None = None,  # (B, T) tag ids, IGNORE where unlabelled
+        type_labels: torch.Tensor | None = None,  # (B, num_types) multi-hot
+        return_dict: bool | None = None,
+    ) -> RasidOutput | tuple:
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None:
             kwargs["token_type_ids"] = token_type_ids
         h = self.encoder(**kwargs).last_hidden_state  # (B, T, H)
         h = self.dropout(h)
-        out: dict[str, torch.Tensor] = {}
-        if self.token_head is not None:
-            out["token_logits"] = self.token_head(h)  # (B, T, num_tags)
+        token_logits = self.token_head(h) if self.token_head is not None else None  # (B, T, num_tags)
+        type_logits = None
         if self.type_head is not None:
             if self.config.pooling == "cls":
                 pooled = h[:, 0]  # (B, H)
@@ -150,42 +124,56 @@ class RasidModel(nn.Module):
                     pooled = n(pooled)  # (B, H): batch statistics, running averages updated
                 else:  # inference, or a batch of one (no batch statistics): the running averages
                     pooled = nn.functional.batch_norm(pooled, n.running_mean, n.running_var, n.weight, n.bias, False, 0.0, n.eps)
-            out["type_logits"] = self.type_head(pooled)  # (B, num_types)
-        return out
+            type_logits = self.type_head(pooled)  # (B, num_types)
+        loss = self._loss(token_logits, type_logits, labels, type_labels)
+        out = RasidOutput(loss=loss, token_logits=token_logits, type_logits=type_logits)
+        return out if return_dict is not False else out.to_tuple()
+
+    def _loss(self, token_logits, type_logits, labels, type_labels) -> torch.Tensor | None:
+        """tag_weight * token cross-entropy + type_weight * attack-type BCE, in fp32 whatever the compute dtype."""
+        if labels is None and type_labels is None:
+            return None
+        loss = None
+        if labels is not None and token_logits is not None:
+            ce = nn.functional.cross_entropy(
+                token_logits.float().reshape(-1, token_logits.size(-1)), labels.reshape(-1), ignore_index=IGNORE
+            )  # mean over labelled tokens of (B, T)
+            loss = self.config.tag_weight * ce
+        if type_labels is not None and type_logits is not None:
+            bce = nn.functional.binary_cross_entropy_with_logits(type_logits.float(), type_labels.float())  # over (B, C)
+            loss = self.config.type_weight * bce if loss is None else loss + self.config.type_weight * bce
+        if loss is None:  # labels for a head this task does not have
+            loss = (token_logits if token_logits is not None else type_logits).sum() * 0.0
+        return loss
 
     def head_parameters(self) -> list[nn.Parameter]:
         """Parameters initialised here (not by the encoder): they may train at their own rate."""
         mods = (self.token_head, self.type_head, self.type_norm)
         return [p for m in mods if m is not None for p in m.parameters()]
 
-    # -- persistence -------------------------------------------------------
-    def save_pretrained(self, path: str | os.PathLike) -> None:
-        from safetensors.torch import save_file
-
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        save_file(state, str(path / WEIGHTS_NAME), metadata={"format": "pt", "rasid": str(FORMAT_VERSION)})
-        (path / CONFIG_NAME).write_text(json.dumps(self.config.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
-
+    # -- loading -----------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike, map_location: str = "cpu") -> "RasidModel":
-        config = load_config(path)
-        weights = Path(path) / WEIGHTS_NAME
-        check_weights_file(path)
-        from safetensors.torch import load_file
-
-        model = cls(config)
-        state = load_file(str(weights), device=map_location)
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if missing or unexpected:
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *model_args, **kwargs):
+        """transformers' loader, made strict: safetensors only, no remote code, and every
+        weight of the checkpoint must fit the model its config describes."""
+        path = Path(pretrained_model_name_or_path)
+        if path.is_dir():  # local checkpoint: check config.json and refuse pickles before anything is built
+            if kwargs.get("config") is None:
+                load_config(path)
+            else:
+                read_config_dict(path)
+            check_weights_file(path)
+        kwargs["use_safetensors"] = True
+        want_info = kwargs.pop("output_loading_info", False)
+        model, info = super().from_pretrained(pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs)
+        bad = {k: sorted(info.get(k) or [])[:5] for k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
+        if any(bad.values()):
             raise CheckpointError(
-                f"{weights} does not match config.json (task {config.task!r}): "
-                f"missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}. "
-                "Was it saved by another task or model?"
+                f"{Path(pretrained_model_name_or_path) / WEIGHTS_NAME} does not match config.json (task "
+                f"{model.config.task!r}): missing {bad['missing_keys']}, unexpected {bad['unexpected_keys']}, "
+                f"mismatched {bad['mismatched_keys']}. Was it saved by another task or model?"
             )
-        model.eval()
-        return model
+        return (model, info) if want_info else model
 
 
 def check_weights_file(path: str | os.PathLike) -> None:
@@ -193,35 +181,34 @@ def check_weights_file(path: str | os.PathLike) -> None:
     path = Path(path)
     if (path / WEIGHTS_NAME).is_file():
         return
-    pickles = [p.name for p in path.glob("*") if p.suffix in (".bin", ".pt", ".pth", ".ckpt", ".pkl")]
+    pickles = sorted(p.name for p in path.glob("*") if p.suffix in PICKLE_SUFFIXES)
     if pickles:
+        src = path / pickles[0]
         raise CheckpointError(
-            f"{path} holds only pickle weights ({', '.join(sorted(pickles))}); rasid loads "
-            "safetensors only, since unpickling can run code. Convert them with "
-            "safetensors.torch.save_file in an environment you trust."
+            f"{path} holds only pickle weights ({', '.join(pickles)}); rasid loads safetensors only, since "
+            "unpickling can run code. If you trust the file, convert it once, in an environment you can throw away:\n"
+            f"  python -c \"import torch; from safetensors.torch import save_file; "
+            f"save_file(torch.load('{src}', weights_only=True), '{path / WEIGHTS_NAME}')\""
         )
     raise CheckpointError(f"{path} has no {WEIGHTS_NAME}; is this a rasid checkpoint directory?")
 
 
-def load_config(path: str | os.PathLike) -> RasidConfig:
-    path = Path(path)
-    if not path.is_dir():
-        raise CheckpointError(f"checkpoint directory {path} does not exist")
-    cfg_file = path / CONFIG_NAME
-    if not cfg_file.is_file():
-        raise CheckpointError(f"{path} has no {CONFIG_NAME}; is this a rasid checkpoint directory?")
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """No transformers progress bars while rasid loads or saves a model (batch jobs log their own progress)."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
     try:
-        d = json.loads(cfg_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{cfg_file} is not valid JSON: {exc}") from None
-    if d.get("model_type") != "rasid":
-        raise CheckpointError(
-            f"{cfg_file} is not a rasid config (model_type={d.get('model_type')!r}); "
-            "to fine-tune a plain HF encoder use rasid-train model.name_or_path=DIR"
-        )
-    if d.get("auto_map") or d.get("trust_remote_code"):
-        raise CheckpointError(f"{cfg_file} asks for remote code; rasid never runs code from a checkpoint")
-    for key in ("tokenizer_file", "vocab_file"):
-        if key in d:
-            raise CheckpointError(f"{cfg_file} names a file ({key}); rasid reads files only from the checkpoint directory")
-    return RasidConfig.from_dict(d)
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
+
+
+RasidModel = RasidForEventExtraction  # the name of format 1; kept for code that imports it
+
+AutoModel.register(RasidConfig, RasidForEventExtraction, exist_ok=True)
+# AutoTokenizer reads config.json first: with this it knows a rasid checkpoint holds a fast tokenizer.json
+AutoTokenizer.register(RasidConfig, tokenizer_class=TokenizersBackend, exist_ok=True)

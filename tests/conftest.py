@@ -27,7 +27,7 @@ def make_checkpoint(path: Path, task: str = "joint", hidden: int = 32, layers: i
 
     from rasid.inference.encoding import prepare
     from rasid.inference.normalize import NormalizationConfig
-    from rasid.models.modeling import RasidConfig, RasidModel
+    from rasid.models.modeling import RasidConfig, RasidForEventExtraction
     from rasid.training.tokenizer import build_wordpiece
 
     torch.manual_seed(seed)
@@ -43,7 +43,7 @@ def make_checkpoint(path: Path, task: str = "joint", hidden: int = 32, layers: i
         thresholds={t: 0.5 for t in ATTACK_TYPES} if task != "tagging" else {},
         max_length=max_length, stride=stride, normalization=norm.to_dict(),
     )
-    model = RasidModel(cfg)
+    model = RasidForEventExtraction(cfg)
     with torch.no_grad():  # make the token head emit entities sometimes: bias towards B-/I- tags
         if model.token_head is not None:
             model.token_head.bias.copy_(torch.linspace(-0.5, 0.5, model.token_head.bias.numel()))

@@ -210,10 +210,11 @@ def finalize_checkpoint(model, tokenizer, out: Path, dev_recs: list[dict], test_
     """Save the model, tune thresholds on dev, evaluate, write card; swap into out/model."""
     from rasid.inference.predictor import Predictor
 
-    from .card import write_model_card
+    from .card import data_files, write_model_card
 
     tmp, final = out / "model.tmp", out / "model"
     shutil.rmtree(tmp, ignore_errors=True)
+    model.config.training_data = data_files(s)  # names, sizes and hashes: no machine paths in config.json
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(str(tmp))
     predictor = Predictor.from_pretrained(tmp)

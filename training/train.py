@@ -70,7 +70,6 @@ def train(s) -> dict:
 
     from .evaluate import finalize_checkpoint
     from .features import Collator, build_features
-    from .objective import JointObjective
     from .tokenizer import build_wordpiece
 
     out = Path(s.output_dir)
@@ -141,6 +140,8 @@ def train(s) -> dict:
         pooled_norm=s.model.pooled_norm,
         label_all_subwords=s.task.label_all_subwords,
         classifier_dropout=s.model.classifier_dropout,
+        tag_weight=s.task.tag_weight,
+        type_weight=s.task.type_weight,
         normalization=norm.to_dict(),
         clitic_stems=sorted(learnt),
     )
@@ -196,11 +197,10 @@ def train(s) -> dict:
         ddp_backend="gloo" if not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
         ddp_find_unused_parameters=False,
     )
-    objective = JointObjective(model, s.task.tag_weight, s.task.type_weight)
     callbacks = [EarlyStoppingCallback(s.trainer.early_stopping_patience)] if has_dev and s.trainer.early_stopping_patience > 0 else []
     trainer = Trainer(
-        model=objective, args=args, optimizers=(build_optimizer(model, s.model), None), train_dataset=train_feats, eval_dataset=dev_feats if has_dev else None,
-        data_collator=Collator(tokenizer.pad_token_id or 0), callbacks=callbacks,
+        model=model, args=args, optimizers=(build_optimizer(model, s.model), None), train_dataset=train_feats, eval_dataset=dev_feats if has_dev else None,
+        data_collator=Collator(tokenizer.pad_token_id or 0), callbacks=callbacks, processing_class=tokenizer,
     )
     last = get_last_checkpoint(args.output_dir) if s.trainer.resume and Path(args.output_dir).is_dir() else None
     if args.world_size > 1:
