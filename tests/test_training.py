@@ -367,28 +367,26 @@ def test_resume_auto_refuses_changed_settings_and_never_starts_clean(small_data,
 
 
 @pytest.mark.slow
-def test_resume_from_a_given_checkpoint(small_data, tmp_path):
+def test_resume_from_a_given_checkpoint(small_data, tmp_path, monkeypatch):
     common = SHRINK + data_overrides(small_data) + ["data.test=null", "trainer.html_reports=false",
                                                     "trainer.args.max_steps=4"]
     first = tmp_path / "first"
     train(to_settings(compose_cfg(common + [f"output_dir={first}"])))
     (ckpt,) = (first / "checkpoints").glob("checkpoint-*")
-    s = to_settings(compose_cfg(common + ["trainer.args.max_steps=6", f"resume={ckpt}", f"output_dir={tmp_path / 'second'}"]))
+    # other training data: a vocabulary built from it would not fit the checkpoint's embeddings
+    s = to_settings(compose_cfg(common + ["trainer.args.max_steps=6", f"data.train={small_data}/test.jsonl",
+                                          f"resume={ckpt}", f"output_dir={tmp_path / 'second'}"]))
     from transformers import Trainer
 
-    seen = []
-    real = Trainer.train
-    Trainer.train = lambda self, resume_from_checkpoint=None, **kw: seen.append(resume_from_checkpoint) or real(
-        self, resume_from_checkpoint=resume_from_checkpoint, **kw)
-    try:
-        train(s)
-    finally:
-        Trainer.train = real
+    seen, real = [], Trainer.train
+    monkeypatch.setattr(Trainer, "train", lambda self, resume_from_checkpoint=None, **kw: seen.append(
+        resume_from_checkpoint) or real(self, resume_from_checkpoint=resume_from_checkpoint, **kw))
+    train(s)
     assert seen == [str(ckpt)]
     state = json.loads((tmp_path / "second" / "checkpoints" / "checkpoint-6" / "trainer_state.json").read_text())
     assert state["global_step"] == 6
-    # the tokenizer is the checkpoint's run's own
+
     def vocab(d):
         return json.loads((d / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
 
-    assert vocab(tmp_path / "second" / "model") == vocab(first / "tokenizer")
+    assert vocab(tmp_path / "second" / "model") == vocab(first / "tokenizer")  # the checkpoint's run's own

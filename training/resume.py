@@ -56,7 +56,7 @@ def _rank0() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def prepare(s: TrainConfig, out: Path) -> str | None:
+def prepare_output_dir(s: TrainConfig, out: Path) -> str | None:
     """Apply ``s.resume`` to ``out`` before any data is read; return the checkpoint to resume from."""
     from transformers.trainer_utils import get_last_checkpoint
 

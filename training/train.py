@@ -19,12 +19,11 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from .config import ConfigError, TrainConfig
+from .config import register as register_resolvers  # noqa: F401  (schemas and resolvers; callers use this name)
+
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 log = logging.getLogger("rasid.train")
-
-
-from .config import ConfigError, TrainConfig  # noqa: E402
-from .config import register as register_resolvers  # noqa: E402,F401  (schemas and resolvers; tests call it)
 
 
 def _learnt_stems(records: list[dict]) -> set[str]:
@@ -61,13 +60,13 @@ def train(s: TrainConfig) -> dict:
     from .evaluate import finalize_checkpoint
     from .features import Collator, build_features
     from .objective import JointObjective
-    from .resume import prepare
+    from .resume import prepare_output_dir
     from .tokenizer import build_wordpiece
 
     out = Path(s.output_dir)
     has_tagging, has_classification = s.task.name != "classification", s.task.name != "tagging"
     args = training_args(s, s.data.dev is not None, has_tagging, has_classification)  # checks trainer.args first
-    last = prepare(s, out)  # resume=auto|never|PATH, before any data is read
+    last = prepare_output_dir(s, out)  # resume=auto|never|PATH, before any data is read
     set_seed(s.seed)
     if s.trainer.num_threads:
         torch.set_num_threads(s.trainer.num_threads)
