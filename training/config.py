@@ -3,8 +3,10 @@ Hydra's ConfigStore as ``base_<group>``.
 
 Every YAML file under ``configs/`` extends its group's schema
 (``defaults: [base_model, _self_]``), so Hydra checks keys and types while it
-composes: ``rasid-train trainer.args.num_train_epochs=abc`` or ``model.colour=blue``
-fails with Hydra's message (key, expected type, file) before anything is read.
+composes: ``rasid-train model.max_length=abc`` or ``model.colour=blue`` fails with
+Hydra's message (key, expected type, file) before anything is read.
+``trainer.args`` is an open mapping for transformers.TrainingArguments; ``to_settings``
+checks its names and types against TrainingArguments' own fields right after.
 The values live in the YAML only; fields here are ``MISSING`` unless a default
 is part of the contract. ``OmegaConf.to_object`` turns the composed config into
 these dataclasses, which is all the training code ever sees.
