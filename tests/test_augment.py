@@ -117,3 +117,40 @@ def test_cli_writes_valid_jsonl(tmp_path):
     assert augment.main(["--n", "40", "--seed", "2", "--out", str(out)]) == 0
     lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 40 and all(validate_record(r) == [] for r in lines)
+
+
+def test_shipped_augmented_set_is_reproduced():
+    """The lexicons moved from code into data/lexicons/: the shipped set (seed 0) is what they generate."""
+    shipped = (augment.__file__.rsplit("/", 1)[0] + "/corpus/augmented.jsonl")
+    with open(shipped, encoding="utf-8") as f:
+        first = [json.loads(next(f)) for _ in range(300)]
+    assert augment.generate(300, seed=0) == first
+
+
+@pytest.mark.parametrize("name, key, value, message", [
+    ("nouns", "soldiers", [["جندي", "جنديًا", "جنود", "جنديان", "جنديين", "الجنود", "x"]], "rows of 6 strings and a gender m|f"),
+    ("actors", "theatre_weights", {"syria": "six"}, "an object of positive integers"),
+    ("templates", "events", {"BOMBING": [["V", "f", "انفجرت عبوة ناسفة {PT}"]]}, "rows of (V|S|E, m|f, template"),
+    ("places", "targets", [["دورية", "دورية", "yes", "v", 1]], "feminine true|false"),
+    ("noise", "diacritized", [], "an object of strings"),
+])
+def test_lexicon_errors_name_file_and_key(tmp_path, monkeypatch, name, key, value, message):
+    import shutil
+
+    from rasid.data import lexicon
+
+    shutil.copytree(lexicon.DIR, tmp_path / "lexicons")
+    monkeypatch.setattr(lexicon, "DIR", tmp_path / "lexicons")
+    path = tmp_path / "lexicons" / f"{name}.json"
+    good = json.loads(path.read_text(encoding="utf-8"))
+
+    def load_with(data):
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        with pytest.raises(lexicon.LexiconError) as err:
+            lexicon.load.__wrapped__(name)  # past the cache
+        return str(err.value)
+
+    err = load_with({**good, key: value})
+    assert err.startswith(f"{path}: {key}: expected ") and message in err, err
+    assert load_with({k: v for k, v in good.items() if k != key}) == f"{path}: {key}: missing"
+    assert load_with({**good, "typo": 1}).startswith(f"{path}: typo: not a known key")

@@ -284,19 +284,19 @@ def test_infer_entity_labels_sorted_and_stable(foreign, tmp_path):
 def test_train_config_entity_labels_auto(foreign, tmp_path):
     from test_training import compose_cfg
 
-    from rasid.training.settings import from_config, resolve_entity_labels
+    from rasid.training.config import resolve_entity_labels, to_settings
 
-    s = from_config(compose_cfg([f"data.train={foreign}", "data.entity_labels=auto", "data.use_augmented=false"]))
+    s = to_settings(compose_cfg([f"data.train={foreign}", "data.entity_labels=auto", "data.use_augmented=false"]))
     assert s.data.entity_labels == "auto"
     assert resolve_entity_labels(s.data) == ["LOC", "MISC", "ORG", "PERS"]
     # the shipped augmented set speaks ACTOR/KILLED/WOUNDED: auto must not mix it in silently
-    s = from_config(compose_cfg([f"data.train={foreign}", "data.entity_labels=auto"]))
+    s = to_settings(compose_cfg([f"data.train={foreign}", "data.entity_labels=auto"]))
     with pytest.raises(ValueError, match="use_augmented=false"):
         resolve_entity_labels(s.data)
-    s = from_config(compose_cfg(["data.entity_labels=auto"]))  # the shipped corpus
+    s = to_settings(compose_cfg(["data.entity_labels=auto"]))  # the shipped corpus
     assert resolve_entity_labels(s.data) == ["ACTOR", "KILLED", "WOUNDED"]
     with pytest.raises(ValueError, match="list of labels or auto"):
-        from_config(compose_cfg(["data.entity_labels=sometimes"]))
+        to_settings(compose_cfg(["data.entity_labels=sometimes"]))
 
 
 def test_anercorp_and_conll2003_convert_and_validate_with_inferred_labels(tmp_path, capsys):

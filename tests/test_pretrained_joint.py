@@ -18,7 +18,7 @@ import torch
 
 from conftest import CORPUS, load_jsonl
 from test_training import compose_cfg
-from rasid.training.settings import from_config
+from rasid.training.config import to_settings
 from rasid.training.train import train
 
 pytestmark = pytest.mark.slow
@@ -69,11 +69,11 @@ def fit_data(tmp_path_factory):
 
 
 def _fine_tune(encoder_dir, data, out, extra):
-    s = from_config(compose_cfg([
-        "model=local", f"model.name_or_path={encoder_dir}", "model.pooling=mean", "model.learning_rate=3e-4",
-        "model.epochs=10", "model.max_length=64", "model.stride=16", "model.warmup_ratio=0.1",
-        "trainer.batch_size=16", "trainer.early_stopping_patience=0", "trainer.html_reports=false",
-        "trainer.report_to=[]", "trainer.progress_bar=false", "trainer.num_threads=1", "data.use_augmented=false", "data.style_copies=0",
+    s = to_settings(compose_cfg([
+        "model=local", f"model.name_or_path={encoder_dir}", "model.pooling=mean", "trainer.args.learning_rate=3e-4",
+        "trainer.args.num_train_epochs=10", "model.max_length=64", "model.stride=16", "trainer.args.warmup_steps=0.1",
+        "trainer.args.per_device_train_batch_size=16", "trainer.early_stopping_patience=0", "trainer.html_reports=false",
+        "trainer.args.report_to=[]", "trainer.progress_bar=false", "trainer.num_threads=1", "data.use_augmented=false", "data.style_copies=0",
         f"data.train={data}/train.jsonl", f"data.dev={data}/dev.jsonl", f"data.test={data}/test.jsonl",
         f"output_dir={out}", *extra,
     ]))
@@ -83,10 +83,10 @@ def _fine_tune(encoder_dir, data, out, extra):
 
 def test_both_heads_learn_on_a_pretrained_encoder(pretrained_tiny, fit_data, tmp_path):
     ent, types = _fine_tune(pretrained_tiny, fit_data, tmp_path / "fixed",
-                            ["model.head_learning_rate=5e-3", "model.pooled_norm=true"])
+                            ["trainer.head_learning_rate=5e-3", "model.pooled_norm=true"])
     # The same run with one rate for everything and no pooled normalisation: the type head is what falls behind.
     ent_flat, types_flat = _fine_tune(pretrained_tiny, fit_data, tmp_path / "flat",
-                                      ["model.head_learning_rate=null", "model.pooled_norm=false"])
+                                      ["trainer.head_learning_rate=null", "model.pooled_norm=false"])
     print(f"head rate + pooled norm: entity F1 {ent:.3f}, attack-type F1 {types:.3f}; "
           f"one rate, no norm: entity F1 {ent_flat:.3f}, attack-type F1 {types_flat:.3f}")
     # measured: 0.49 / 0.79 with the head rate and pooled BatchNorm, 0.38 / 0.20 without

@@ -195,8 +195,9 @@ def test_train_internal_failure_shows_traceback(tmp_path, failure):
 
 
 def test_train_user_errors_stay_one_line(tmp_path):
-    r = run_train(tmp_path, ["+model.bogus=1"])
-    assert r.returncode == 2 and "rasid-train: error: unknown setting(s) model.bogus" in r.stderr, r.stderr
+    r = run_train(tmp_path, ["+model.bogus=1"])  # "+" gets past composition; the schema still names the key
+    assert r.returncode == 2 and "rasid-train: error: Key 'bogus' not in 'ModelConfig'" in r.stderr, r.stderr
+    assert "full_key: model.bogus" in r.stderr
     assert "Traceback" not in r.stderr
     no_labels = tmp_path / "plain.jsonl"
     no_labels.write_text(json.dumps({"id": "a", "text": "نص", "entities": []}) + "\n", encoding="utf-8")

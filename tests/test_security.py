@@ -35,7 +35,7 @@ def test_train_opens_no_socket(no_network, tmp_path):
     from test_training import SHRINK, compose_cfg
 
     from conftest import CORPUS, load_jsonl
-    from rasid.training.settings import from_config
+    from rasid.training.config import to_settings
     from rasid.training.train import train
 
     recs = load_jsonl(CORPUS / "dev.jsonl")
@@ -43,7 +43,7 @@ def test_train_opens_no_socket(no_network, tmp_path):
 
     for name, part in (("train", recs[:60]), ("dev", recs[60:80])):
         (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part))
-    s = from_config(compose_cfg(SHRINK + [f"data.train={tmp_path}/train.jsonl", f"data.dev={tmp_path}/dev.jsonl",
+    s = to_settings(compose_cfg(SHRINK + [f"data.train={tmp_path}/train.jsonl", f"data.dev={tmp_path}/dev.jsonl",
                                           "data.test=null", f"output_dir={tmp_path / 'run'}"]))
     train(s)
     assert (tmp_path / "run" / "model" / "model.safetensors").is_file()

@@ -1,4 +1,4 @@
-"""Training: config composition, smoke runs per task, local HF encoders, resume, eval CLI."""
+"""Training: config composition and its errors, smoke runs per task, local HF encoders, resume, eval CLI."""
 
 import json
 import signal
@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ConfigKeyError, MissingMandatoryValue
 
 from conftest import CORPUS, REPO, load_jsonl
-from rasid.training.settings import from_config
-from rasid.training.train import register_resolvers, train
+from rasid.training.config import ConfigError, register, to_settings
+from rasid.training.train import train
 
 PRESETS = ["tiny", "e5_small", "arabert_v02", "camelbert_msa", "camelbert_mix", "marbert_v2", "conflibert_arabic"]
 # A run small enough for a test: 1-layer 32-wide encoder, a few steps, small data.
@@ -24,9 +26,9 @@ SHRINK = [
 ]
 
 
-def compose_cfg(overrides, hydra_cfg=False):
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(REPO / "configs"), version_base="1.3"):
+def compose_cfg(overrides, hydra_cfg=False, config_dir=REPO / "configs"):
+    register()
+    with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
         return compose(config_name="train", overrides=overrides, return_hydra_config=hydra_cfg)
 
 
@@ -46,40 +48,121 @@ def data_overrides(d):
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_preset_composes(preset):
     cfg = compose_cfg([f"model={preset}"])
-    s = from_config(cfg)
+    s = to_settings(cfg)
     assert s.model.preset == preset
     assert (s.model.name_or_path is None) == (preset == "tiny")  # e5_small names its cache directory, fetched on first use
     assert s.task.name == "joint" and s.data.entity_labels == ["ACTOR", "KILLED", "WOUNDED"]
     assert Path(s.data.train[0]).is_file()
+    # each preset brings the rates its encoder needs (the trainer defaults are e5_small's)
+    rates = {"tiny": (5e-4, None, 10), "e5_small": (1e-4, 2e-3, 3)}.get(preset, (3e-5, 1e-3, 6))
+    assert (s.trainer.args["learning_rate"], s.trainer.head_learning_rate, s.trainer.args["num_train_epochs"]) == rates
+
+
+def test_default_run_hyperparameters():
+    """make run's values, as the trainer receives them (before the config moved they sat in model/e5_small.yaml)."""
+    s = to_settings(compose_cfg([]))
+    assert s.model.preset == "e5_small" and s.model.max_length == 192 and s.model.pooling == "mean"
+    a = s.trainer.args
+    assert (a["learning_rate"], s.trainer.head_learning_rate, a["num_train_epochs"], a["warmup_steps"],
+            a["weight_decay"]) == (1e-4, 2e-3, 3, 0.1, 0.01)
+    assert (a["per_device_train_batch_size"], a["per_device_eval_batch_size"], a["lr_scheduler_type"],
+            s.trainer.early_stopping_patience, s.seed) == (32, 64, "linear", 6, 13)
+
+
+def test_bert_base_presets_differ_only_in_name_and_checkpoint():
+    base = {p: (REPO / "configs" / "model" / f"{p}.yaml").read_text() for p in PRESETS[2:]}
+    for preset, text in base.items():
+        keys = [line.split("#")[0].split(":")[0].strip() for line in text.splitlines() if line.startswith("  ")]
+        assert keys == ["- bert_base", "- _self_", "preset", "name_or_path"], (preset, keys)
 
 
 @pytest.mark.parametrize("exp", ["no_augmentation", "arabert_joint"])
 def test_experiments_compose(exp):
-    s = from_config(compose_cfg([f"experiment={exp}"]))
+    s = to_settings(compose_cfg([f"experiment={exp}"]))
     assert s.data.use_augmented is False
 
 
 def test_optuna_sweep_config_composes():
     cfg = compose_cfg(["hparams_search=optuna"], hydra_cfg=True)
-    assert cfg.hydra.sweeper.params["model.learning_rate"].startswith("interval")
+    assert cfg.hydra.sweeper.params["trainer.args.learning_rate"].startswith("interval")
+    s = to_settings(compose_cfg(["hparams_search=optuna", "trainer.args.learning_rate=2e-4",
+                                 "model.encoder.num_hidden_layers=2", "output_dir=trial"]))  # as a trial's overrides
+    assert s.model.preset == "tiny" and s.trainer.args["learning_rate"] == 2e-4
+
+
+# -- bad overrides fail while composing (Hydra's message) or converting (OmegaConf's), before any data is read --
+
+@pytest.mark.parametrize("override, message", [
+    ("model.max_length=abc", "Value 'abc' of type 'str' could not be converted to Integer"),
+    ("trainer.early_stopping_patience=1.5", "could not be converted to Integer"),
+    ("model.pooled_norm=perhaps", "Value 'perhaps' is not a valid bool"),
+    ("model.pooling=max", "Invalid value 'max', expected one of [mean, cls]"),
+    ("task.name=ner", "expected one of [joint, tagging, classification]"),
+    ("model.epochs=3", "Could not override 'model.epochs'"),  # moved to trainer.args.num_train_epochs
+    ("model.colour=blue", "Key 'colour' not in 'ModelConfig'"),
+    ("model=nonexistent", "Could not find 'model/nonexistent'"),
+])
+def test_bad_override_fails_at_compose(override, message):
+    with pytest.raises(ConfigCompositionException) as err:
+        compose_cfg([override])
+    text = f"{err.value} {err.value.__cause__}"
+    assert message in text, text
+    assert override.split("=")[0] in text or override.startswith("model=")
+
+
+def test_bad_value_in_a_config_file_names_the_file(tmp_path):
+    import shutil
+
+    shutil.copytree(REPO / "configs", tmp_path / "configs")
+    tiny = tmp_path / "configs" / "model" / "tiny.yaml"
+    tiny.write_text(tiny.read_text().replace("  max_length: 128", "  max_length: long"))
+    with pytest.raises(ConfigCompositionException) as err:
+        compose_cfg(["model=tiny"], config_dir=tmp_path / "configs")
+    text = f"{err.value} {err.value.__cause__}"
+    assert "model/tiny" in text and "full_key: model.max_length" in text, text
 
 
 def test_local_preset_requires_path():
-    with pytest.raises(ValueError, match="model.name_or_path is required"):
-        from_config(compose_cfg(["model=local"]))
+    with pytest.raises(MissingMandatoryValue, match="full_key: model.name_or_path"):
+        to_settings(compose_cfg(["model=local"]))
 
 
-def test_unknown_keys_are_named():
-    cfg = compose_cfg(["+model.colour=blue"])
-    with pytest.raises(ValueError, match="model.colour"):
-        from_config(cfg)
+def test_keys_added_with_plus_are_checked_against_the_schema():
+    with pytest.raises(ConfigKeyError, match="full_key: model.colour"):
+        to_settings(compose_cfg(["+model.colour=blue"]))
+
+
+@pytest.mark.parametrize("override, message", [
+    ("trainer.args.num_train_epochs=abc", "trainer.args.num_train_epochs: Value 'abc' of type 'str' could not be converted to Float"),
+    ("+trainer.args.bogus=1", "trainer.args.bogus: Key 'bogus' not in 'TrainingArguments'"),
+    ("+trainer.args.max_grad_norm=[1]", "trainer.args.max_grad_norm"),
+])
+def test_trainer_args_are_checked_against_training_arguments(override, message):
+    with pytest.raises(ConfigError) as err:
+        to_settings(compose_cfg([override]))
+    assert message in str(err.value), str(err.value)
+
+
+def test_trainer_args_reach_training_arguments_as_given():
+    from rasid.training.train import training_args
+
+    s = to_settings(compose_cfg(SHRINK + ["+trainer.args.max_grad_norm=0.5", "trainer.args.lr_scheduler_type=cosine",
+                                          "trainer.args.gradient_accumulation_steps=4", "output_dir=/nonexistent/out"]))
+    args = training_args(s, True, True, True)
+    assert (args.max_grad_norm, args.lr_scheduler_type, args.gradient_accumulation_steps) == (0.5, "cosine", 4)
+    assert args.output_dir == "/nonexistent/out/checkpoints" and args.label_names == ["labels", "type_labels"]
+    assert training_args(s, False, True, False).eval_strategy == "no"
+    with pytest.raises(ConfigError, match="trainer.args: .*bogus"):  # TrainingArguments' own check of the value
+        training_args(to_settings(compose_cfg(SHRINK + ["trainer.args.lr_scheduler_type=bogus"])), True, True, True)
+    with pytest.raises(ConfigError, match="trainer.args.seed: set seed instead"):
+        training_args(to_settings(compose_cfg(SHRINK + ["+trainer.args.seed=1"])), True, True, True)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["joint", "tagging", "classification"])
 def test_smoke_train_each_task(task, small_data, tmp_path):
     out = tmp_path / task
-    s = from_config(compose_cfg(SHRINK + data_overrides(small_data) + [f"task={task}", f"output_dir={out}"]))
+    s = to_settings(compose_cfg(SHRINK + data_overrides(small_data) + [f"task={task}", f"output_dir={out}"]))
     metrics = train(s)
     model = out / "model"
     for f in ("model.safetensors", "config.json", "tokenizer.json", "metrics.json", "README.md", "eval_test.html"):
@@ -112,7 +195,7 @@ def test_local_hf_encoder_fine_tunes(small_data, tmp_path):
                          intermediate_size=64)).save_pretrained(hf)
     tok.save_pretrained(str(hf))
     out = tmp_path / "run"
-    s = from_config(compose_cfg(["model=local", f"model.name_or_path={hf}", "trainer=smoke", "data.use_augmented=false", "data.style_copies=0",
+    s = to_settings(compose_cfg(["model=local", f"model.name_or_path={hf}", "trainer=smoke", "data.use_augmented=false", "data.style_copies=0",
                                  "model.max_length=48", "model.stride=8", f"output_dir={out}"] + data_overrides(small_data)))
     train(s)
     cfg = json.loads((out / "model" / "config.json").read_text())
@@ -137,11 +220,28 @@ def test_bad_data_gives_clean_error(tmp_path):
     assert r.returncode != 0 and "nonexistent" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("override, code, message", [
+    ("model.max_length=abc", 1, "Value 'abc' of type 'str' could not be converted to Integer"),  # Hydra's own
+    ("model.epochs=3", 1, "Could not override 'model.epochs'"),
+    ("trainer.args.num_train_epochs=abc", 2, "trainer.args.num_train_epochs: Value 'abc'"),
+    ("trainer.args.lr_scheduler_type=bogus", 2, "trainer.args: "),  # TrainingArguments' own message
+    ("model=local", 2, "model.name_or_path is required"),
+    ("resume=/nonexistent/checkpoint-3", 2, "not auto, never or a checkpoint directory"),
+])
+def test_cli_config_errors_come_before_any_data_is_read(tmp_path, override, code, message):
+    """The train file does not exist: reading data would fail with "not found", so these fail earlier."""
+    r = run_cli([f"data.train={tmp_path / 'missing.jsonl'}", f"output_dir={tmp_path / 'o'}", override])
+    assert r.returncode == code and message in r.stderr, r.stderr[-2000:]
+    assert "not found" not in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+
+
 @pytest.mark.slow
 def test_killed_training_resumes_to_same_model(small_data, tmp_path):
     """SIGKILL mid-run, restart with the same output_dir: same predictions as an uninterrupted run."""
-    common = SHRINK + data_overrides(small_data) + ["trainer.max_steps=40", "trainer.save_steps=10",
-                                                    "trainer.save_total_limit=5", "trainer.html_reports=false"]
+    common = SHRINK + data_overrides(small_data) + [
+        "trainer.args.max_steps=40", "trainer.args.save_strategy=steps", "trainer.args.save_steps=10",
+        "trainer.args.eval_strategy=steps", "trainer.args.eval_steps=10", "trainer.args.save_total_limit=5",
+        "trainer.html_reports=false"]
     ref = tmp_path / "ref"
     r = run_cli(common + [f"output_dir={ref}"])
     assert r.returncode == 0, r.stderr[-2000:]
@@ -173,7 +273,7 @@ def test_eval_cli(tmp_path, small_data, capsys):
     from rasid.training.evaluate import main as eval_main
 
     out = tmp_path / "run"
-    train(from_config(compose_cfg(SHRINK + data_overrides(small_data) + [f"output_dir={out}"])))
+    train(to_settings(compose_cfg(SHRINK + data_overrides(small_data) + [f"output_dir={out}"])))
     metrics, html = tmp_path / "m.json", tmp_path / "e.html"
     assert eval_main(["--model", str(out / "model"), "--data", str(small_data / "test.jsonl"),
                       "--output", str(metrics), "--html", str(html)]) == 0
@@ -204,7 +304,7 @@ def test_ddp_two_processes_on_cpu(small_data, tmp_path):
 def test_optuna_multirun_sweep(small_data, tmp_path):
     """rasid-train -m hparams_search=optuna runs trials and writes the study's best parameters."""
     r = run_cli(["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", *SHRINK, *data_overrides(small_data),
-                 "data.test=null", "trainer.html_reports=false", "trainer.max_steps=3",
+                 "data.test=null", "trainer.html_reports=false", "trainer.args.max_steps=3",
                  f"paths.output_root={tmp_path}"], cwd=tmp_path)
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     best = list(tmp_path.glob("multirun/*/optimization_results.yaml"))
@@ -216,10 +316,77 @@ def test_optuna_multirun_sweep(small_data, tmp_path):
 def test_two_optuna_sweeps_never_share_trial_directories(small_data, tmp_path):
     """Each sweep writes under its own time-stamped directory, so the second one resumes nothing of the first."""
     common = ["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=1", *SHRINK[1:], *data_overrides(small_data),
-              "trainer.max_steps=2", "trainer.html_reports=false", f"paths.output_root={tmp_path}"]
+              "trainer.args.max_steps=2", "trainer.html_reports=false", f"paths.output_root={tmp_path}"]
     for _ in range(2):
         r = run_cli(common)
         assert r.returncode == 0, r.stderr[-2000:]
         time.sleep(1.1)  # sweep directories are stamped to the second
     models = sorted(tmp_path.glob("multirun/*/0/model/config.json"))
     assert len(models) == 2 and models[0].parent.parent.parent != models[1].parent.parent.parent
+
+
+# -- resume=auto|never|PATH ------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_resume_auto_refuses_changed_settings_and_never_starts_clean(small_data, tmp_path):
+    out = tmp_path / "run"
+    common = SHRINK + data_overrides(small_data) + ["data.test=null", "trainer.html_reports=false",
+                                                    "trainer.args.max_steps=4", f"output_dir={out}"]
+
+    def max_length(model_dir):
+        return json.loads((model_dir / "config.json").read_text())["max_length"]
+
+    r = run_cli(common)
+    assert r.returncode == 0, r.stderr[-2000:]
+    first = (out / "model" / "model.safetensors").read_bytes()
+
+    # a changed setting with resume=auto (the default): refused, naming the key and both ways out
+    r = run_cli(common + ["model.max_length=64"])
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "model.max_length: 48 -> 64" in r.stderr and "resume=never" in r.stderr and "output_dir=" in r.stderr
+    assert "trainer.args.logging_steps" not in r.stderr and "Traceback" not in r.stderr
+    assert (out / "model" / "model.safetensors").read_bytes() == first and max_length(out / "model") == 48
+
+    # a key that cannot change the model does not block resuming
+    r = run_cli(common + ["trainer.args.logging_steps=1", "trainer.progress_bar=true"])
+    assert r.returncode == 0 and "resuming from" in r.stdout + r.stderr, r.stderr[-2000:]
+
+    # resume=never: a clean run; the old one is moved aside, not deleted
+    r = run_cli(common + ["model.max_length=64", "resume=never"])
+    assert r.returncode == 0 and "resuming from" not in r.stdout + r.stderr, r.stderr[-2000:]
+    assert max_length(out / "model") == 64
+    (old,) = (out / "replaced").iterdir()
+    assert max_length(old / "model") == 48 and (old / "checkpoints").is_dir() and (old / "train_config.yaml").is_file()
+    assert "max_length: 64" in (out / "train_config.yaml").read_text()
+
+    # every run keeps its own record of config and overrides, the refused one included
+    runs = sorted((out / "runs").iterdir())
+    overrides = [(d / ".hydra" / "overrides.yaml").read_text() for d in runs]
+    assert len(runs) == 4 and all((d / ".hydra" / "config.yaml").is_file() for d in runs)
+    assert "max_length=64" not in overrides[0] and "model.max_length=64" in overrides[1] and "resume=never" in overrides[3]
+
+
+@pytest.mark.slow
+def test_resume_from_a_given_checkpoint(small_data, tmp_path, monkeypatch):
+    common = SHRINK + data_overrides(small_data) + ["data.test=null", "trainer.html_reports=false",
+                                                    "trainer.args.max_steps=4"]
+    first = tmp_path / "first"
+    train(to_settings(compose_cfg(common + [f"output_dir={first}"])))
+    (ckpt,) = (first / "checkpoints").glob("checkpoint-*")
+    # other training data: a vocabulary built from it would not fit the checkpoint's embeddings
+    s = to_settings(compose_cfg(common + ["trainer.args.max_steps=6", f"data.train={small_data}/test.jsonl",
+                                          f"resume={ckpt}", f"output_dir={tmp_path / 'second'}"]))
+    from transformers import Trainer
+
+    seen, real = [], Trainer.train
+    monkeypatch.setattr(Trainer, "train", lambda self, resume_from_checkpoint=None, **kw: seen.append(
+        resume_from_checkpoint) or real(self, resume_from_checkpoint=resume_from_checkpoint, **kw))
+    train(s)
+    assert seen == [str(ckpt)]
+    state = json.loads((tmp_path / "second" / "checkpoints" / "checkpoint-6" / "trainer_state.json").read_text())
+    assert state["global_step"] == 6
+
+    def vocab(d):
+        return json.loads((d / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+
+    assert vocab(tmp_path / "second" / "model") == vocab(first / "tokenizer")  # the checkpoint's run's own

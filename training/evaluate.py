@@ -222,7 +222,7 @@ def finalize_checkpoint(model, tokenizer, out: Path, dev_recs: list[dict], test_
     for split, recs in (("dev", dev_recs), ("test", test_recs)):
         if not recs:
             continue
-        metrics, examples = evaluate(predictor, recs, s.trainer.eval_batch_size, tune=(split == "dev"))
+        metrics, examples = evaluate(predictor, recs, s.trainer.args.get("per_device_eval_batch_size", 8), tune=(split == "dev"))
         metrics["split"] = split
         results[split] = metrics
         if split == "dev" and model.config.has_classification:

@@ -16,8 +16,9 @@ from torch import nn
 log = logging.getLogger("rasid.pretrain")
 
 
-def mlm_pretrain(encoder: nn.Module, tokenizer, windows: list[list[int]], s, out: Path) -> None:
-    """Train ``encoder`` in place with BERT's 80/10/10 masking of 15% of tokens."""
+def mlm_pretrain(encoder: nn.Module, tokenizer, windows: list[list[int]], args, epochs: float, out: Path) -> None:
+    """Train ``encoder`` in place with BERT's 80/10/10 masking of 15% of tokens, for ``epochs`` epochs at
+    the fine-tuning run's rate, decay, batch size and seed (``args``: its TrainingArguments)."""
     from transformers import get_linear_schedule_with_warmup
 
     done_flag = out / "done"
@@ -32,11 +33,11 @@ def mlm_pretrain(encoder: nn.Module, tokenizer, windows: list[list[int]], s, out
     vocab = encoder.config.vocab_size
     head = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden), nn.Linear(hidden, vocab))
     params = list(encoder.parameters()) + list(head.parameters())
-    opt = torch.optim.AdamW(params, lr=s.model.learning_rate, weight_decay=s.model.weight_decay)
-    bs = s.trainer.batch_size
-    steps = max(1, int(math.ceil(len(windows) / bs) * s.model.mlm_epochs))
+    opt = torch.optim.AdamW(params, lr=args.learning_rate, weight_decay=args.weight_decay)
+    bs = args.per_device_train_batch_size
+    steps = max(1, int(math.ceil(len(windows) / bs) * epochs))
     sched = get_linear_schedule_with_warmup(opt, int(0.06 * steps), steps)
-    gen = torch.Generator().manual_seed(s.seed)
+    gen = torch.Generator().manual_seed(args.seed)
     special = torch.tensor(sorted(set(tokenizer.all_special_ids)))
     mask_id, pad_id = tokenizer.mask_token_id, tokenizer.pad_token_id or 0
     encoder.train()
@@ -69,7 +70,7 @@ def mlm_pretrain(encoder: nn.Module, tokenizer, windows: list[list[int]], s, out
             sched.step()
             opt.zero_grad()
             step += 1
-            if step % s.trainer.logging_steps == 0:
+            if step % max(1, int(args.logging_steps)) == 0:
                 log.info("MLM step %d/%d loss %.3f", step, steps, loss.item())
             if step >= steps:
                 break

@@ -4,10 +4,11 @@
     rasid-train model=arabert_v02 task=tagging    # a real Arabic BERT, one task
     rasid-train data.train=my/train.jsonl data.dev=my/dev.jsonl data.test=my/test.jsonl
 
-``main`` is the thin Hydra edge; ``train(settings)`` is plain Python. The run
-writes ``OUTPUT_DIR/checkpoints`` (resumable: run the same command again after
-a crash) and, at the end, ``OUTPUT_DIR/model``: a self-describing checkpoint
-with metrics, evaluation reports and a model card.
+``main`` is the thin Hydra edge; ``train(settings)`` is plain Python on the typed
+config of ``rasid.training.config``. The run writes ``OUTPUT_DIR/checkpoints``
+(resumable: run the same command again after a crash; see ``resume``) and, at the
+end, ``OUTPUT_DIR/model``: a self-describing checkpoint with metrics, evaluation
+reports and a model card.
 """
 
 from __future__ import annotations
@@ -15,25 +16,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
+
+from .config import ConfigError, TrainConfig
+from .config import register as register_resolvers  # noqa: F401  (schemas and resolvers; callers use this name)
 
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 log = logging.getLogger("rasid.train")
-
-
-def register_resolvers() -> None:
-    """``${rasid_corpus:}``: the corpus directory shipped inside the package."""
-    from omegaconf import OmegaConf
-
-    if not OmegaConf.has_resolver("rasid_corpus"):
-        import rasid.data
-
-        OmegaConf.register_new_resolver("rasid_corpus", lambda: str(Path(rasid.data.__file__).parent / "corpus"))
-    if not OmegaConf.has_resolver("rasid_e5"):
-        # ``${rasid_e5:}``: where the converted multilingual-e5-small lives; train() converts it on first use
-        from rasid.models.e5 import default_dir
-
-        OmegaConf.register_new_resolver("rasid_e5", lambda: str(default_dir()))
 
 
 def _learnt_stems(records: list[dict]) -> set[str]:
@@ -57,11 +47,10 @@ def _resolve_paths(paths: list[str]) -> list[str]:
     return paths
 
 
-def train(s) -> dict:
-    """Train per ``s`` (a training.settings.Settings); return the final metrics."""
+def train(s: TrainConfig) -> dict:
+    """Train per ``s``; return the final metrics."""
     import torch
-    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
-    from transformers.trainer_utils import get_last_checkpoint
+    from transformers import EarlyStoppingCallback, Trainer, set_seed
 
     from rasid.data.schema import LabelSet, load_corpus
     from rasid.inference.normalize import NormalizationConfig
@@ -70,17 +59,20 @@ def train(s) -> dict:
 
     from .evaluate import finalize_checkpoint
     from .features import Collator, build_features
+    from .resume import prepare_output_dir
     from .tokenizer import build_wordpiece
 
     out = Path(s.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    has_tagging, has_classification = s.task.name != "classification", s.task.name != "tagging"
+    args = training_args(s, s.data.dev is not None, has_tagging, has_classification)  # checks trainer.args first
+    last = prepare_output_dir(s, out)  # resume=auto|never|PATH, before any data is read
     set_seed(s.seed)
     if s.trainer.num_threads:
         torch.set_num_threads(s.trainer.num_threads)
 
     # -- data ----------------------------------------------------------------
     if s.data.entity_labels == "auto":  # data.entity_labels=auto: the labels of the train file(s)
-        from .settings import resolve_entity_labels
+        from .config import resolve_entity_labels
 
         s.data.entity_labels = resolve_entity_labels(s.data)
         log.info("data.entity_labels=auto: %s", ", ".join(s.data.entity_labels))
@@ -96,7 +88,7 @@ def train(s) -> dict:
     test_recs = load_corpus(_resolve_paths([s.data.test]), labels) if s.data.test else []
     log.info("data: %d train, %d dev, %d test segments", len(train_recs), len(dev_recs), len(test_recs))
 
-    norm = NormalizationConfig.from_dict({**s.model.normalization, "proclitics": s.data.proclitics})
+    norm = NormalizationConfig.from_dict({**asdict(s.model.normalization), "proclitics": s.data.proclitics})
     learnt = _learnt_stems(train_recs) - DEFAULT_STEMS
     stems = DEFAULT_STEMS | learnt
 
@@ -116,8 +108,8 @@ def train(s) -> dict:
         encoder = AutoModel.from_pretrained(s.model.name_or_path, trust_remote_code=False, use_safetensors=None)
         encoder_cfg = encoder.config.to_dict()
     else:
-        tok_dir = out / "tokenizer"
-        if tok_dir.is_dir() and s.trainer.resume:
+        tok_dir = (Path(last).parent.parent if last else out) / "tokenizer"  # the resumed run's own vocabulary
+        if tok_dir.is_dir() and last:
             from transformers import AutoTokenizer
 
             tokenizer = AutoTokenizer.from_pretrained(str(tok_dir), local_files_only=True)
@@ -125,7 +117,7 @@ def train(s) -> dict:
             texts = [prepare(r["text"], norm, stems).word_strings() for r in train_recs]
             tokenizer = build_wordpiece(texts, s.model.vocab_size, s.model.min_frequency)  # deterministic: same on every rank
             if int(os.environ.get("RANK", "0")) == 0:
-                tokenizer.save_pretrained(str(tok_dir))
+                tokenizer.save_pretrained(str(out / "tokenizer"))
         encoder = None
         encoder_cfg = {"model_type": "bert", **s.model.encoder, "vocab_size": len(tokenizer),
                        "pad_token_id": tokenizer.pad_token_id}
@@ -140,10 +132,10 @@ def train(s) -> dict:
         pooled_norm=s.model.pooled_norm,
         label_all_subwords=s.task.label_all_subwords,
         classifier_dropout=s.model.classifier_dropout,
-        tag_weight=s.task.tag_weight,
-        type_weight=s.task.type_weight,
         normalization=norm.to_dict(),
         clitic_stems=sorted(learnt),
+        tag_weight=s.task.tag_weight,
+        type_weight=s.task.type_weight,
     )
     model = RasidModel(config, encoder)
 
@@ -160,49 +152,17 @@ def train(s) -> dict:
     if s.model.mlm_epochs and not s.model.name_or_path:
         from .pretrain import mlm_pretrain
 
-        mlm_pretrain(model.encoder, tokenizer, [f["input_ids"] for f in train_feats], s, out / "mlm")
+        mlm_pretrain(model.encoder, tokenizer, [f["input_ids"] for f in train_feats], args, s.model.mlm_epochs, out / "mlm")
 
     # -- HF Trainer -------------------------------------------------------------
     has_dev = dev_feats is not None and len(dev_feats) > 0
-    args = TrainingArguments(
-        output_dir=str(out / "checkpoints"),
-        per_device_train_batch_size=s.trainer.batch_size,
-        per_device_eval_batch_size=s.trainer.eval_batch_size,
-        gradient_accumulation_steps=s.trainer.gradient_accumulation_steps,
-        learning_rate=s.model.learning_rate,
-        num_train_epochs=s.model.epochs,
-        max_steps=s.trainer.max_steps,
-        warmup_steps=s.model.warmup_ratio,
-        weight_decay=s.model.weight_decay,
-        lr_scheduler_type="linear",
-        eval_strategy=("steps" if s.trainer.save_steps else "epoch") if has_dev else "no",
-        save_strategy="steps" if s.trainer.save_steps else "epoch",
-        save_steps=s.trainer.save_steps or 500,
-        eval_steps=s.trainer.save_steps,
-        save_total_limit=s.trainer.save_total_limit,
-        load_best_model_at_end=has_dev,
-        metric_for_best_model="eval_loss" if has_dev else None,
-        greater_is_better=False,
-        logging_steps=s.trainer.logging_steps,
-        report_to=s.trainer.report_to or "none",
-        seed=s.seed,
-        data_seed=s.seed,
-        use_cpu=not torch.cuda.is_available(),
-        dataloader_num_workers=s.trainer.dataloader_num_workers,
-        prediction_loss_only=True,
-        train_sampling_strategy="group_by_length" if s.trainer.group_by_length else "random",
-        # which batch keys are labels (the Trainer computes eval loss only when all are present)
-        label_names=(["labels"] if config.has_tagging else []) + (["type_labels"] if config.has_classification else []),
-        disable_tqdm=not s.trainer.progress_bar,
-        ddp_backend="gloo" if not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
-        ddp_find_unused_parameters=False,
-    )
+    if has_dev != (s.data.dev is not None):  # a dev file without segments: no evaluation after all
+        args = training_args(s, has_dev, has_tagging, has_classification)
     callbacks = [EarlyStoppingCallback(s.trainer.early_stopping_patience)] if has_dev and s.trainer.early_stopping_patience > 0 else []
     trainer = Trainer(
-        model=model, args=args, optimizers=(build_optimizer(model, s.model), None), train_dataset=train_feats, eval_dataset=dev_feats if has_dev else None,
+        model=model, args=args, optimizers=(build_optimizer(model, args, s.trainer.head_learning_rate), None), train_dataset=train_feats, eval_dataset=dev_feats if has_dev else None,
         data_collator=Collator(tokenizer.pad_token_id or 0), callbacks=callbacks, processing_class=tokenizer,
     )
-    last = get_last_checkpoint(args.output_dir) if s.trainer.resume and Path(args.output_dir).is_dir() else None
     if args.world_size > 1:
         log.info("distributed training: world size %d, backend %s", args.world_size, args.ddp_backend or "default")
     if last:
@@ -215,8 +175,39 @@ def train(s) -> dict:
     return finalize_checkpoint(model, tokenizer, out, dev_recs, test_recs, s)
 
 
-def build_optimizer(model, m) -> "torch.optim.Optimizer":
-    """AdamW with the heads at ``head_learning_rate``.
+def training_args(s: TrainConfig, has_dev: bool, has_tagging: bool, has_classification: bool):
+    """``trainer.args`` handed to TrainingArguments as is, plus what rasid decides itself."""
+    import torch
+    from transformers import TrainingArguments
+
+    own = {"output_dir": "output_dir", "seed": "seed", "data_seed": "seed", "label_names": None,
+           "prediction_loss_only": None}
+    taken = [k for k in own if k in s.trainer.args]
+    if taken:
+        raise ConfigError(", ".join(f"trainer.args.{k}" + (f": set {own[k]} instead" if own[k] else ": rasid sets it")
+                                    for k in taken))
+    kwargs = dict(
+        output_dir=str(Path(s.output_dir) / "checkpoints"),
+        seed=s.seed,
+        data_seed=s.seed,
+        use_cpu=not torch.cuda.is_available(),
+        prediction_loss_only=True,
+        # which batch keys are labels (the Trainer computes eval loss only when all are present)
+        label_names=(["labels"] if has_tagging else []) + (["type_labels"] if has_classification else []),
+        disable_tqdm=not s.trainer.progress_bar,
+        ddp_backend="gloo" if not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
+        ddp_find_unused_parameters=False,
+    ) | s.trainer.args
+    if not has_dev:  # nothing to evaluate on: no evaluation, the last checkpoint is the model
+        kwargs |= dict(eval_strategy="no", load_best_model_at_end=False, metric_for_best_model=None)
+    try:
+        return TrainingArguments(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"trainer.args: {exc}") from None
+
+
+def build_optimizer(model, args, head_learning_rate: float | None) -> "torch.optim.Optimizer":
+    """AdamW with the heads at ``head_learning_rate`` (None: args.learning_rate).
 
     A pretrained encoder wants a small rate (3e-5 to 1.5e-4); freshly initialised
     heads at that rate barely move in a few hundred steps, and the attack-type
@@ -231,44 +222,45 @@ def build_optimizer(model, m) -> "torch.optim.Optimizer":
         if p.requires_grad:
             no_decay = p.ndim < 2  # biases and LayerNorm weights
             groups.setdefault((id(p) in head_ids, no_decay), []).append(p)
-    head_lr = m.head_learning_rate or m.learning_rate
+    head_lr = head_learning_rate or args.learning_rate
     return torch.optim.AdamW(
-        [{"params": ps, "lr": head_lr if is_head else m.learning_rate, "weight_decay": 0.0 if nd else m.weight_decay}
+        [{"params": ps, "lr": head_lr if is_head else args.learning_rate, "weight_decay": 0.0 if nd else args.weight_decay}
          for (is_head, nd), ps in sorted(groups.items())],
-        lr=m.learning_rate,
+        lr=args.learning_rate,
     )
-
-
-class ConfigError(ValueError):
-    """A setting rasid-train cannot use: reported in one line, like bad data."""
 
 
 def main(argv: list[str] | None = None) -> None:
     import hydra
     from omegaconf import DictConfig
 
-    from .settings import from_config, resolve_entity_labels
+    from .config import resolve_entity_labels, to_settings
 
     register_resolvers()
 
     @hydra.main(version_base="1.3", config_path="../configs", config_name="train")
     def _main(cfg: DictConfig) -> float | None:
+        from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+
         from rasid.data.schema import DataError
         from rasid.inference.normalize import NormalizationConfig
         from rasid.models.modeling import CheckpointError
 
         logging.basicConfig(level=logging.INFO, format="[%(asctime)s %(name)s] %(message)s")
         try:
-            # rasid's own checks of the settings run first, so that what they raise is known to be a config error
+            # the config's own checks run first, so that what they raise is known to be a config error
             try:
-                settings = from_config(cfg)
+                settings = to_settings(cfg)  # what composition lets through: a "???" unset, a "+key" unknown
                 if settings.data.entity_labels == "auto":
                     settings.data.entity_labels = resolve_entity_labels(settings.data)
                     log.info("data.entity_labels=auto: %s", ", ".join(settings.data.entity_labels))
-                NormalizationConfig.from_dict(settings.model.normalization)
+                NormalizationConfig.from_dict({"proclitics": settings.data.proclitics})
             except (DataError, FileNotFoundError):
                 raise
-            except ValueError as exc:
+            except MissingMandatoryValue as exc:
+                raise ConfigError(f"{exc.full_key} is required (??? in the config): set it, e.g. "
+                                  f"{exc.full_key}=...") from None
+            except (ValueError, OmegaConfBaseException) as exc:
                 raise ConfigError(str(exc)) from None
             metrics = train(settings)
         except (DataError, CheckpointError, ConfigError) as exc:
