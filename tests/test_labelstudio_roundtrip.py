@@ -9,9 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
-
-import pytest
 
 from conftest import CORPUS, load_jsonl
 from rasid.data import cli
