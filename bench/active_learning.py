@@ -6,8 +6,8 @@
 The pool is the shipped hand-written training split; its gold annotations play
 the annotator. For each seed, both strategies start from the same random
 ``--init`` segments; each round trains a ``model=tiny`` checkpoint from scratch
-(fixed number of steps, no augmented or styled data, so the labelled set is all
-it learns from), evaluates it on the dev split, then asks ``rasid-data
+(shrunk; as many epochs whatever the set size; no augmented or styled data, so
+the labelled set is all it learns from), evaluates it on the dev split, then asks ``rasid-data
 select``'s code for the next ``--step`` segments of the rest of the pool and
 "labels" them from gold. Printed: dev entity micro F1 and attack-type micro F1
 per number of labelled segments, mean and spread over seeds, per strategy.
@@ -48,10 +48,13 @@ def train_once(labelled: list[dict], dev: Path, out: Path, seed: int, args) -> t
 
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(labelled, out / "train.jsonl")
+    # as many passes over a small set as over a large one (a fixed step count would over-train the small
+    # sets and under-train the large ones), with a floor so the smallest still converges
+    steps = max(args.min_steps, -(-args.epochs * len(labelled) // args.batch_size))
     overrides = [
         "model=tiny", f"data.train={out / 'train.jsonl'}", f"data.dev={dev}", "data.test=null",
         "data.use_augmented=false", "data.style_copies=0", f"seed={seed}", f"output_dir={out}",
-        f"trainer.max_steps={args.steps}", f"trainer.save_steps={args.steps}", f"trainer.batch_size={args.batch_size}",
+        f"trainer.max_steps={steps}", f"trainer.save_steps={steps}", f"trainer.batch_size={args.batch_size}",
         "trainer.early_stopping_patience=0", "trainer.html_reports=false", "trainer.report_to=[]",
         "trainer.progress_bar=false", "trainer.resume=false", "trainer.logging_steps=100000", "trainer.save_total_limit=1",
         f"model.encoder.hidden_size={args.hidden}", f"model.encoder.num_hidden_layers={args.layers}",
@@ -134,9 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--init", type=int, default=50, help="randomly labelled segments to start from")
     ap.add_argument("--step", type=int, default=50, help="segments labelled per round")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=120, help="training steps per model (fixed, whatever the data size)")
+    ap.add_argument("--epochs", type=int, default=15, help="passes over the labelled set per model")
+    ap.add_argument("--min-steps", type=int, default=80, help="training steps of the smallest sets at least")
     ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--hidden", type=int, default=64, help="encoder width (the tiny preset's is 256)")
+    ap.add_argument("--hidden", type=int, default=128, help="encoder width (the tiny preset's is 256)")
     ap.add_argument("--layers", type=int, default=2, help="encoder depth (the tiny preset's is 4)")
     ap.add_argument("--max-length", type=int, default=96, help="tokens per window (the tiny preset's is 128)")
     ap.add_argument("--output", help="also write every point as JSON here")
@@ -158,8 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                 points += run_curve(strategy, seed, pool, dev, work, args)
     minutes = (time.monotonic() - t0) / 60
     print(f"\nLearning curves: model=tiny (hidden {args.hidden}, {args.layers} layers, max length {args.max_length}, "
-          f"{args.steps} steps of "
-          f"{args.batch_size}), pool = {len(pool)} hand-written train segments with gold as the annotator, "
+          f"{args.epochs} epochs of batches of {args.batch_size}, at least {args.min_steps} steps), pool = {len(pool)} hand-written train segments with gold as the annotator, "
           f"dev = {dev.name} (238 segments); mean ± sd over seeds {' '.join(map(str, args.seeds))}; "
           f"{minutes:.1f} min")
     for metric, title in (("entity_f1", "dev entity micro F1 (strict)"), ("attack_f1", "dev attack-type micro F1")):
