@@ -463,7 +463,7 @@ def _ls_result(result, text: str, where: str, choices_from: str | None, stats: C
     entities, types, n_rel, bad = [], [], 0, []
     items = [r for r in (result if isinstance(result, list) else []) if isinstance(r, dict)]
     # Per-region attributes share their region's id: <Number perRegion> gives the count.
-    region_ids = {r.get("id") for r in items if r.get("type") == "labels"}
+    region_ids = {r["id"] for r in items if r.get("type") == "labels" and r.get("id") is not None}
     numbers = {}
     for r in items:
         v = r.get("value") if isinstance(r.get("value"), dict) else {}
