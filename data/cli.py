@@ -5,6 +5,8 @@
     rasid-data convert --from jsonl --to conll|markup IN OUT
     rasid-data stats FILE.jsonl [FILE ...]
     rasid-data consistency FILE.jsonl [FILE ...] [--allow data/corpus/consistency_allow.tsv]
+    rasid-data export-labelstudio PREDICTIONS.jsonl TASKS.json [--model DIR] [--config-xml FILE]
+    rasid-data select --model DIR --input POOL.jsonl --k 200 --strategy uncertainty|diverse|random --output PICKED.jsonl
 """
 
 from __future__ import annotations
@@ -173,9 +175,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="Label Studio: which annotation counts when a task has several: most-recent (default): "
                         "the latest updated_at; first / last: as listed in the export; fail: report tasks whose "
                         "annotations disagree. The count of such tasks is always reported")
-    p.add_argument("--unannotated", choices=["skip", "keep"], default="skip",
+    p.add_argument("--unannotated", choices=["skip", "keep", "predictions"], default="skip",
                    help="Label Studio: tasks with no usable annotation (predictions only, only cancelled "
-                        "annotations, none): skip (default) or keep as segments with no entities; counted either way")
+                        "annotations, none): skip (default), keep as segments with no entities, or predictions: "
+                        "convert prediction-only tasks from their latest prediction (cancelled ones stay skipped); "
+                        "counted either way")
     p.add_argument("--word-column", type=int, default=0, help="CoNLL: the column holding the word (default: 0, the first)")
     p.add_argument("--tag-column", type=int, default=-1, help="CoNLL: the column holding the tag (default: -1, the last)")
     p.add_argument("src")
@@ -188,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("files", nargs="+")
     p.add_argument("--allow", help="TSV of explained disagreements: string<TAB>reason")
     p.set_defaults(fn=cmd_consistency)
+    from .active import add_export_parser, add_select_parser
+
+    add_export_parser(sub)
+    add_select_parser(sub)
     args = ap.parse_args(argv)
     if getattr(args, "cmd", None) == "convert" and args.from_ == "jsonl" and args.to == "jsonl":
         ap.error("--from jsonl --to jsonl converts nothing")

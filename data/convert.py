@@ -11,7 +11,9 @@
 - Label Studio exports -> JSONL: the JSON export (a list of tasks, or one
   task object as cloud storage writes it) and JSON-MIN (flat rows, one per
   annotation). NER ``labels`` regions become entities, ``choices`` attack
-  types.
+  types, a ``number`` result sharing a region's id (``<Number perRegion>``,
+  as ``rasid.inference.labelstudio`` exports) that region's count; the record
+  id is ``data.rasid_id`` when the task has one, else the task id.
 
 Nothing is dropped silently: ``read_conll`` and ``read_labelstudio`` return
 the records, every problem (``file:line: reason`` / ``file: task ID:
@@ -33,11 +35,13 @@ from rasid.inference.counts import parse_count
 from rasid.inference.schema import COUNT_LABELS
 from rasid.inference.words import spans_to_iob, split_words
 
+from rasid.inference.labelstudio import ID_KEY
+
 from .schema import DataError, iter_jsonl
 
 SEGMENT_WARN_WORDS = 500  # a segment this long usually means the blank lines between sentences are missing
 ANNOTATION_POLICIES = ("most-recent", "first", "last", "fail")
-UNANNOTATED_POLICIES = ("skip", "keep")
+UNANNOTATED_POLICIES = ("skip", "keep", "predictions")
 
 
 @dataclass
@@ -306,7 +310,10 @@ def read_labelstudio(path: str | Path, text_key: str = "text", choices_from: str
     (latest ``updated_at``), ``first`` / ``last`` in the export, or ``fail``
     (a problem when they disagree). ``unannotated``: tasks with no usable
     annotation (none, predictions only, only cancelled ones) are skipped or
-    kept as segments with no entities; counted either way."""
+    kept as segments with no entities, or (``predictions``) converted from
+    their most recent prediction when they have predictions and no annotation
+    at all (the rest, such as a task a person skipped, stay out); counted
+    either way."""
     if annotation not in ANNOTATION_POLICIES:
         raise ValueError(f"annotation must be one of {', '.join(ANNOTATION_POLICIES)}, not {annotation!r}")
     if unannotated not in UNANNOTATED_POLICIES:
@@ -326,6 +333,7 @@ def read_labelstudio(path: str | Path, text_key: str = "text", choices_from: str
 
     # Normalise both export shapes to (where, task id, text, annotations, why-unannotated).
     tasks: dict = {}  # key -> dict(...); JSON-MIN rows of one task (one per annotation) are grouped by id
+    stats_from_predictions: list[str] = []  # tasks read from a prediction (--unannotated predictions)
     used_keys, unused_keys = Counter(), Counter()
     for i, item in enumerate(data):
         tid = item.get("id") if isinstance(item, dict) else None
@@ -345,8 +353,16 @@ def read_labelstudio(path: str | Path, text_key: str = "text", choices_from: str
                 anns.append(_Annotation(a.get("result") or [], _annotator(a.get("completed_by")),
                                         _when(a.get("updated_at")) or _when(a.get("created_at")), j))
             why = "only cancelled" if cancelled else "predictions only" if item.get("predictions") else "none"
+            preds = [_Annotation(p.get("result") or [], f"model {p.get('model_version')}",
+                                 _when(p.get("updated_at")) or _when(p.get("created_at")), j)
+                     for j, p in enumerate(item.get("predictions") or []) if isinstance(p, dict)]
+            if not anns and why == "predictions only" and unannotated == "predictions" and preds:
+                floor = datetime.min.replace(tzinfo=timezone.utc)
+                anns = [max(preds, key=lambda a: (a.when or floor, a.index))]  # the latest, else the last listed
+                stats_from_predictions.append(where)
             text = d.get(text_key) if isinstance(d, dict) else None
-            tasks[("task", i)] = {"where": where, "id": tid if tid is not None else i, "text": text, "anns": anns,
+            rid = d.get(ID_KEY) if isinstance(d, dict) and d.get(ID_KEY) is not None else tid
+            tasks[("task", i)] = {"where": where, "id": rid if rid is not None else i, "text": text, "anns": anns,
                                   "why": why, "missing": f"no data.{text_key}" + (
                                       f" (data keys: {', '.join(map(str, d))})" if isinstance(d, dict) else "")}
         elif text_key in item:  # JSON-MIN: one flat row per annotation
@@ -371,7 +387,7 @@ def read_labelstudio(path: str | Path, text_key: str = "text", choices_from: str
         rid = str(task["id"])
         if not anns:
             unannotated_why[task["why"]] += 1
-            if unannotated == "keep":
+            if unannotated == "keep":  # with "predictions", cancelled tasks and empty ones stay out
                 conv.records.append({"id": rid, "text": text, "entities": [], "attack_types": []})
             continue
         if len(anns) > 1:
@@ -402,6 +418,9 @@ def read_labelstudio(path: str | Path, text_key: str = "text", choices_from: str
         conv.records.append({"id": rid, "text": text, "entities": entities, "attack_types": types})
 
     # -- notes: everything skipped, converted or guessed on the way ----------------
+    if stats_from_predictions:
+        conv.notes.append(f"{path}: {len(stats_from_predictions)} task(s) with predictions and no annotation "
+                          "converted from their most recent prediction (--unannotated predictions)")
     if unannotated_why:
         n = sum(unannotated_why.values())
         parts = ", ".join(f"{unannotated_why[k]} with {k}" for k in ("predictions only", "only cancelled", "none")
@@ -410,7 +429,8 @@ def read_labelstudio(path: str | Path, text_key: str = "text", choices_from: str
             conv.notes.append(f"{path}: kept {n} task(s) without a usable annotation as segments with no entities ({parts})")
         else:
             conv.notes.append(f"{path}: skipped {n} task(s) without a usable annotation ({parts}); "
-                              "--unannotated keep keeps them as segments with no entities")
+                              "--unannotated keep keeps them as segments with no entities, --unannotated predictions "
+                              "converts prediction-only tasks from their prediction")
     if stats["several"]:
         kept = "agreeing annotations kept" if annotation == "fail" else f"kept the {annotation} one"
         conv.notes.append(f"{path}: {stats['several']} task(s) with several annotations: {kept} "
@@ -421,6 +441,12 @@ def read_labelstudio(path: str | Path, text_key: str = "text", choices_from: str
     if stats["utf16"]:
         conv.notes.append(f"{path}: {stats['utf16']} region(s) had UTF-16 offsets (characters beyond U+FFFF, "
                           "e.g. emoji, earlier in the text); converted to character offsets")
+    if stats["count_ignored"]:
+        conv.notes.append(f"{path}: ignored {stats['count_ignored']} count(s) not attached to a "
+                          f"{'/'.join(COUNT_LABELS)} region (a number result shares its region's id)")
+    if stats["per_region_choices"]:
+        conv.notes.append(f"{path}: ignored {stats['per_region_choices']} per-region choice(s): attack types are "
+                          "choices about the whole text")
     if stats["multilabel"]:
         conv.notes.append(f"{path}: {stats['multilabel']} region(s) carry several labels; kept the first of each")
     for kind, n in sorted((k[6:], n) for k, n in stats.items() if k.startswith("other:")):
@@ -435,11 +461,25 @@ def read_labelstudio(path: str | Path, text_key: str = "text", choices_from: str
 def _ls_result(result, text: str, where: str, choices_from: str | None, stats: Counter):
     """(entities, attack types, relation count) of one annotation, or a problem string."""
     entities, types, n_rel, bad = [], [], 0, []
-    for r in result if isinstance(result, list) else []:
-        if not isinstance(r, dict):
-            continue
+    items = [r for r in (result if isinstance(result, list) else []) if isinstance(r, dict)]
+    # Per-region attributes share their region's id: <Number perRegion> gives the count.
+    region_ids = {r["id"] for r in items if r.get("type") == "labels" and r.get("id") is not None}
+    numbers = {}
+    for r in items:
+        v = r.get("value") if isinstance(r.get("value"), dict) else {}
+        if r.get("type") == "number":
+            n = v.get("number")
+            if r.get("id") in region_ids and isinstance(n, (int, float)) and not isinstance(n, bool) and n == int(n) and n >= 0:
+                numbers[r.get("id")] = int(n)
+            elif r.get("id") in region_ids and n is not None:
+                bad.append(f"region {r.get('id')}: count {n!r} is not a whole number >= 0")
+            else:
+                stats["count_ignored"] += 1
+    for r in items:
         v = r.get("value") if isinstance(r.get("value"), dict) else {}
         kind = r.get("type")
+        if kind == "number":
+            continue
         if kind == "relation":
             n_rel += 1
         elif kind == "labels":
@@ -470,9 +510,20 @@ def _ls_result(result, text: str, where: str, choices_from: str | None, stats: C
             while e > s and text[e - 1].isspace():
                 e -= 1
             if s < e:
-                entities.append(_with_count({"start": s, "end": e, "label": labels[0]}, text))
+                ent = {"start": s, "end": e, "label": labels[0]}
+                if r.get("id") in numbers:
+                    if labels[0] in COUNT_LABELS:  # a person's (or the model's) number; the qualifier is read from the text
+                        ent["count"] = numbers[r.get("id")]
+                        _, qualifier = parse_count(text[s:e], text[e:e + 20])
+                        if qualifier:
+                            ent["qualifier"] = qualifier
+                    else:
+                        stats["count_ignored"] += 1
+                entities.append(_with_count(ent, text))
         elif kind == "choices":
-            if choices_from is None or r.get("from_name") == choices_from:
+            if "start" in v or r.get("id") in region_ids:  # a per-region choice describes a span, not the text
+                stats["per_region_choices"] += 1
+            elif choices_from is None or r.get("from_name") == choices_from:
                 types.extend(c for c in v.get("choices", []) if c not in types)
         else:
             stats[f"other:{kind}"] += 1

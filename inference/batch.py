@@ -3,6 +3,7 @@
     rasid-predict --model DIR --input articles.jsonl --output predictions.jsonl
     rasid-predict --model DIR --input news.parquet --output out.parquet --text-field body --id-field url
     rasid-predict ... --resume         # after a crash or kill: finish the job, nothing twice
+    rasid-predict ... --format labelstudio --output tasks.json   # Label Studio tasks + tasks.labelstudio.xml
 
 Records are read in chunks. After each chunk the output and error lines are
 flushed and fsynced, then a small state file records how many input records
@@ -34,9 +35,10 @@ class AlreadyComplete(JobError):
     """--resume on a job that finished: nothing to do, the output stays as it is."""
 
 
-def _paths(output: str) -> dict[str, Path]:
+def _paths(output: str, fmt: str | None = None) -> dict[str, Path]:
     out = Path(output)
-    journal = out if out.suffix.lower() in (".jsonl", ".json", ".ndjson") else out.with_name(out.name + ".partial.jsonl")
+    direct = out.suffix.lower() in (".jsonl", ".json", ".ndjson") and fmt != "labelstudio"
+    journal = out if direct else out.with_name(out.name + ".partial.jsonl")
     return {"output": out, "journal": journal, "errors": out.with_name(out.name + ".errors.jsonl"),
             "state": out.with_name(out.name + ".state.json")}
 
@@ -137,7 +139,9 @@ def _count_lines(path: str) -> int | None:
 def run(args, predictor=None) -> dict:
     from .predictor import Predictor
 
-    paths = _paths(args.output)
+    fmt = getattr(args, "format", None)
+    paths = _paths(args.output, fmt)
+    keep_text = args.keep_text or fmt == "labelstudio"  # a Label Studio task shows the text it annotates
     state = {"done": 0, "output_bytes": 0, "error_bytes": 0, "ok": 0, "errors": 0}
     if args.resume and paths["state"].is_file():
         state = json.loads(paths["state"].read_text(encoding="utf-8"))
@@ -172,7 +176,7 @@ def run(args, predictor=None) -> dict:
             chunk = list(itertools.islice(records, args.chunk_size))
             if not chunk:
                 break
-            outputs, errors = predict_items(predictor, chunk, args.text_field, args.id_field, args.keep_text,
+            outputs, errors = predict_items(predictor, chunk, args.text_field, args.id_field, keep_text,
                                             args.batch_size)
             out_buf = [dumps(out) + "\n" for out, _ in outputs]
             err_buf = [dumps(e) + "\n" for e in errors]
@@ -194,7 +198,9 @@ def run(args, predictor=None) -> dict:
         progress.close()
         out_f.close()
         err_f.close()
-    if paths["journal"] != paths["output"] and paths["journal"].exists():
+    if fmt == "labelstudio":
+        _journal_to_labelstudio(paths["journal"], paths["output"], predictor, args)
+    elif paths["journal"] != paths["output"] and paths["journal"].exists():
         _journal_to_parquet(paths["journal"], paths["output"])
     if args.html:
         from .report import render_predictions_html
@@ -222,6 +228,22 @@ def _skip_committed(records, done: int, journal: Path, args, html_docs: list[dic
             if (err or check_record(rec, args.text_field)) is None:  # the record has the next output line
                 html_docs.append({**json.loads(jf.readline()), "text": rec[args.text_field]})
     return itertools.islice(records, done - taken, None)
+
+
+def _journal_to_labelstudio(journal: Path, output: Path, predictor, args) -> None:
+    """JSONL journal -> one Label Studio task list (a JSON array, so written at
+    the end) and the labelling config for the model's labels."""
+    from .labelstudio import model_version, write_tasks
+
+    with open(journal, encoding="utf-8") as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    cfg = getattr(predictor, "config", None)
+    ents = list(cfg.entity_labels) if cfg is not None else None
+    types = list(cfg.attack_types) if cfg is not None else None
+    version = args.model_version or (model_version(args.model) if args.model else "rasid")
+    _, xml = write_tasks(records, output, version, args.text_field, ents, types, args.config_xml)
+    print(f"rasid-predict: Label Studio tasks in {output}, labelling config in {xml}", file=sys.stderr)
+    journal.unlink()
 
 
 def _journal_to_parquet(journal: Path, output: Path, rows_per_group: int = 2048) -> None:
@@ -280,6 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--engine", default="local", choices=["local", "ray"], help="ray: distributed with Ray Data")
     ap.add_argument("--ray-workers", type=int, default=0, help="predictor actors (default: CPUs / --threads)")
     ap.add_argument("--ray-cpus", type=int, default=None, help="CPUs of a local Ray instance (default: all)")
+    ap.add_argument("--format", choices=["jsonl", "parquet", "labelstudio"],
+                    help="output format (default: by the --output extension); labelstudio: a JSON task list with "
+                         "pre-annotations, plus the labelling config (OUTPUT.labelstudio.xml or --config-xml)")
+    ap.add_argument("--config-xml", help="--format labelstudio: where to write the labelling config")
+    ap.add_argument("--model-version", help="--format labelstudio: model_version of the predictions "
+                                            "(default: model directory name @ weights hash)")
     ap.add_argument("--html", help="also write an HTML report of the first --html-limit documents")
     ap.add_argument("--html-limit", type=int, default=500)
     ap.add_argument("--quiet", action="store_true", help="no progress output")
@@ -292,6 +320,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if (args.batch_size is not None and args.batch_size < 1) or args.chunk_size < 1:
         print("rasid-predict: error: --batch-size and --chunk-size must be positive", file=sys.stderr)
+        return 2
+    if args.format == "labelstudio" and args.engine == "ray":
+        print("rasid-predict: error: --format labelstudio writes one task list: use the local engine", file=sys.stderr)
+        return 2
+    if args.format == "parquet" and not args.output.lower().endswith(".parquet") or \
+            args.format == "jsonl" and args.output.lower().endswith(".parquet"):
+        print(f"rasid-predict: error: --format {args.format} does not match --output {args.output}", file=sys.stderr)
         return 2
     try:
         if args.engine == "ray":
@@ -309,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rasid-predict: interrupted; run again with --resume to finish", file=sys.stderr)
         return 130
-    errors_at = os.path.join(args.output, "errors") if args.engine == "ray" else _paths(args.output)["errors"]
+    errors_at = os.path.join(args.output, "errors") if args.engine == "ray" else _paths(args.output, args.format)["errors"]
     err_note = f" (see {errors_at})" if state["errors"] else ""
     print(f"rasid-predict: {state['ok']} records predicted, {state['errors']} failed{err_note}; output {args.output}",
           file=sys.stderr)

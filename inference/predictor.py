@@ -334,6 +334,30 @@ def refine_spans(spans: list[tuple[str, int, int, float]], words: list[str]) -> 
     return [(label, w0, w1, score) for label, w0, w1, score in out if label is not None]
 
 
+class _PooledCapture:
+    """The encoder's last hidden states during a forward pass, mean-pooled over
+    real tokens: a forward hook, so the model and its outputs stay as they are."""
+
+    def __init__(self, backend):
+        model = getattr(backend, "model", None)
+        encoder = getattr(model, "encoder", None)
+        if encoder is None:
+            raise ValueError("embeddings need the torch backend (Predictor.from_pretrained(..., backend='torch'))")
+        self.hidden = None
+        self.handle = encoder.register_forward_hook(self._hook)
+
+    def _hook(self, module, args, output) -> None:
+        h = output.last_hidden_state if hasattr(output, "last_hidden_state") else output[0]
+        self.hidden = h.detach().float().cpu().numpy()  # (B, T, H), on the host whatever the device
+
+    def take(self, mask: np.ndarray) -> np.ndarray:
+        m = mask[..., None].astype(np.float32)  # (B, T, 1)
+        return (self.hidden * m).sum(1) / np.maximum(m.sum(1), 1.0)  # (B, H)
+
+    def close(self) -> None:
+        self.handle.remove()
+
+
 @dataclass
 class _Window:
     doc: int
@@ -410,8 +434,42 @@ class Predictor:
 
     __call__ = predict
 
+    def analyze(self, texts: list[str], batch_size: int = 32, embeddings: bool = False) -> list[dict]:
+        """What the model saw, per text, for active learning and diagnostics.
+
+        Each item: ``prediction`` (what ``predict`` returns) and ``segments``, one
+        per segment: ``start``/``end`` in the text, ``word_probs`` (W, num_tags)
+        tag probabilities of its words (``self.tags`` order), ``path`` (W,) the
+        decoded IOB2 tag ids (constrained Viterbi), ``type_probs`` (num_types,)
+        attack-type probabilities (``self.config.attack_types`` order) or None,
+        and with ``embeddings`` the mean-pooled last encoder layer (H,), averaged
+        over the segment's windows (torch backend only)."""
+        items = list(texts)
+        safe = [_SURROGATE.sub("\ufffd", t) for t in items]
+        segs, best, seg_types, seg_emb = self._forward(safe, batch_size, embeddings)
+        out = []
+        for d, doc_segs in enumerate(segs):
+            pred = self._document(d, doc_segs, best, seg_types, self.thresholds)
+            for e in pred["entities"]:
+                e["text"] = items[d][e["start"]:e["end"]]
+            segments = []
+            for k, (s, e, prep) in enumerate(doc_segs):
+                words = best.get((d, k), {})
+                probs = np.stack([words[w][1] for w in sorted(words)]) if words else np.zeros((0, len(self.tags)))
+                path = np.array(viterbi_iob2(np.log(probs + 1e-12), self.tags) if len(probs) else [], dtype=np.int64)
+                segments.append({"start": s, "end": e, "word_probs": probs, "path": path,
+                                 "type_probs": seg_types.get((d, k)), "embedding": seg_emb.get((d, k))})
+            out.append({"prediction": pred, "segments": segments})
+        return out
+
     # -- pipeline ----------------------------------------------------------
     def _predict(self, texts: list[str], batch_size: int, thresholds: dict[str, float]) -> list[dict]:
+        segs, best, seg_types, _ = self._forward(texts, batch_size)
+        return [self._document(d, segs[d], best, seg_types, thresholds) for d in range(len(texts))]
+
+    def _forward(self, texts: list[str], batch_size: int, embeddings: bool = False):
+        """Segments, per-word tag probabilities, per-segment type probabilities
+        and (with ``embeddings``) per-segment pooled encoder vectors."""
         cfg = self.config
         # 1. documents -> segments -> prepared words
         segs: list[list[tuple[int, int, Prepared]]] = []
@@ -436,6 +494,8 @@ class Predictor:
         type_probs: list[np.ndarray | None] = [None] * len(windows)
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].ids))
         pad = self.tokenizer.pad_token_id or 0
+        pooled: list[np.ndarray | None] = [None] * len(windows)
+        capture = _PooledCapture(self.backend) if embeddings else None  # a hook: removed below, kept only on error
         for b in range(0, len(order), batch_size):
             idx = order[b : b + batch_size]
             T = max(len(windows[i].ids) for i in idx)
@@ -446,11 +506,16 @@ class Predictor:
                 ids[r, :n] = windows[i].ids
                 mask[r, :n] = 1
             out = self.backend(ids, mask)
+            if capture is not None:
+                for i, vec in zip(idx, capture.take(mask)):  # window index, its pooled vector
+                    pooled[i] = vec
             for r, i in enumerate(idx):
                 if "token_logits" in out:
                     token_probs[i] = _softmax(out["token_logits"][r, : len(windows[i].ids)])  # (T_i, num_tags)
                 if "type_logits" in out:
                     type_probs[i] = _sigmoid(out["type_logits"][r])  # (num_types,)
+        if capture is not None:
+            capture.close()
         # 4. windows -> per-word tag probabilities and per-segment type scores
         best: dict[tuple[int, int], dict[int, tuple[int, np.ndarray]]] = {}
         seg_types: dict[tuple[int, int], np.ndarray] = {}
@@ -467,8 +532,13 @@ class Predictor:
                 centrality = min(pos, n - 1 - pos)  # keep the window with most context
                 if w not in words or centrality > words[w][0]:
                     words[w] = (centrality, token_probs[i][pos])
-        # 5. assemble documents
-        return [self._document(d, segs[d], best, seg_types, thresholds) for d in range(len(texts))]
+        seg_emb: dict[tuple[int, int], np.ndarray] = {}
+        if capture is not None:
+            groups: dict[tuple[int, int], list[np.ndarray]] = {}
+            for i, win in enumerate(windows):
+                groups.setdefault((win.doc, win.seg), []).append(pooled[i])
+            seg_emb = {key: np.mean(vs, axis=0) for key, vs in groups.items()}
+        return segs, best, seg_types, seg_emb
 
     def _document(self, d, doc_segs, best, seg_types, thresholds: dict[str, float]) -> dict:
         entities, events = [], []

@@ -4,6 +4,7 @@ Predictions come from the same ``Predictor`` users run, so what is measured
 is what ships: normalisation, word splitting, windows and decoding included.
 
     rasid-eval --model outputs/default/model --data data/corpus/test.jsonl [--html eval.html]
+    rasid-eval --compare OLD_MODEL NEW_MODEL --data dev.jsonl [--html compare.html]   # see training/compare.py
 """
 
 from __future__ import annotations
@@ -265,13 +266,19 @@ def format_report(m: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="rasid-eval", description="Evaluate a rasid checkpoint on annotated JSONL.")
-    ap.add_argument("--model", required=True, help="checkpoint directory (OUTPUT_DIR/model)")
+    ap.add_argument("--model", help="checkpoint directory (OUTPUT_DIR/model)")
+    ap.add_argument("--compare", nargs=2, metavar=("OLD_MODEL", "NEW_MODEL"),
+                    help="evaluate two checkpoints on --data: per-label deltas and every changed prediction")
     ap.add_argument("--data", required=True, help="canonical JSONL with gold annotations")
     ap.add_argument("--output", help="metrics JSON path (default: print only)")
     ap.add_argument("--html", help="write an HTML evaluation report here")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--backend", default="torch", choices=["torch", "onnx"])
     args = ap.parse_args(argv)
+    if bool(args.model) == bool(args.compare):
+        ap.error("give --model DIR, or --compare OLD_MODEL NEW_MODEL")
+    if args.compare:
+        return _main_compare(args)
     from rasid.data.schema import DataError, LabelSet, load_corpus
     from rasid.inference.predictor import Predictor
     from rasid.models.modeling import CheckpointError
@@ -293,6 +300,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(format_report(metrics))
     print(summary_line(metrics))
+    return 0
+
+
+def _main_compare(args) -> int:
+    from rasid.data.schema import DataError
+    from rasid.models.modeling import CheckpointError
+
+    from .compare import format_comparison, run_compare
+
+    try:
+        res = run_compare(*args.compare, args.data, args.batch_size, args.backend, args.html, args.output)
+    except (DataError, CheckpointError, FileNotFoundError, ValueError) as exc:
+        print(f"rasid-eval: error: {exc}", file=sys.stderr)
+        return 2
+    print(format_comparison(res))
     return 0
 
 
