@@ -22,7 +22,7 @@ def trained(tmp_path_factory):
     """A tiny model trained for 12 steps by rasid-train's own code, with Trainer checkpoints at 6 and 12."""
     from test_training import SHRINK, compose_cfg
 
-    from rasid.training.settings import from_config
+    from rasid.training.config import to_settings
     from rasid.training.train import train
 
     root = tmp_path_factory.mktemp("hf")
@@ -30,9 +30,10 @@ def trained(tmp_path_factory):
     for name, part in (("train", recs[:100]), ("dev", recs[100:130]), ("test", recs[130:160])):
         (root / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part), encoding="utf-8")
     out = root / "run"
-    s = from_config(compose_cfg(SHRINK + [f"data.train={root}/train.jsonl", f"data.dev={root}/dev.jsonl",
-                                          f"data.test={root}/test.jsonl", f"output_dir={out}", "trainer.max_steps=12",
-                                          "trainer.save_steps=6", "trainer.save_total_limit=5",
+    s = to_settings(compose_cfg(SHRINK + [f"data.train={root}/train.jsonl", f"data.dev={root}/dev.jsonl",
+                                          f"data.test={root}/test.jsonl", f"output_dir={out}", "trainer.args.max_steps=12",
+                                          "trainer.args.save_strategy=steps", "trainer.args.save_steps=6", "trainer.args.eval_strategy=steps",
+                                          "trainer.args.eval_steps=6", "trainer.args.save_total_limit=5",
                                           "trainer.early_stopping_patience=0", "trainer.html_reports=false"]))
     train(s)
     return out

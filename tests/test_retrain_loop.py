@@ -23,11 +23,11 @@ def write(path, records):
 
 
 def train_model(out, train_files, dev):
-    from rasid.training.settings import from_config
+    from rasid.training.config import to_settings
     from rasid.training.train import train
 
     files = "[" + ",".join(str(f) for f in train_files) + "]"
-    train(from_config(compose_cfg(SHRINK + [f"data.train={files}", f"data.dev={dev}", "data.test=null",
+    train(to_settings(compose_cfg(SHRINK + [f"data.train={files}", f"data.dev={dev}", "data.test=null",
                                             "trainer.html_reports=false", f"output_dir={out}"])))
     return out / "model"
 
