@@ -9,6 +9,11 @@ run: ``pipeline("token-classification")`` + ``pipeline("text-classification")``
 with default settings on the same model shape. Weights are random: speed does
 not depend on them. Shapes: ``base`` (AraBERT-v02: 64k vocabulary, 12 layers,
 hidden 768) and ``tiny`` (the embedded default).
+
+"% of peak" divides useful forward FLOP/s by this machine's matmul peak for
+the variant's kernel family (bench/peaks.py: ``torch.mm`` for fp32,
+onnxruntime's MatMulInteger for int8); a peak that fails a sanity check gets
+no percentage. The CPU model and flags go into the results with the figures.
 """
 
 from __future__ import annotations
@@ -22,29 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHAPES = {
-    "base": dict(vocab_size=64000, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
-    "tiny": dict(vocab_size=8000, hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
-}
+import peaks  # bench/ is on sys.path when this file runs
+from common import REPO, SHAPES, segments, useful_gflop, vm_hwm_mb
+
 from rasid.inference.schema import ATTACK_TYPES, ENTITY_LABELS  # noqa: E402  (one source for the label set)
-
-
-def vm_hwm_mb() -> float:
-    """Peak resident memory of this process (ru_maxrss can report the parent's in a child)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def segments(n: int) -> list[str]:
-    texts = []
-    for split in ("test", "dev", "train"):
-        for line in (REPO / "data" / "corpus" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
-            texts.append(json.loads(line)["text"])
-    pairs = [texts[i] + " " + texts[i + 1] for i in range(0, len(texts) - 1, 2)]  # ~100 tokens each
-    return (pairs * (n // len(pairs) + 1))[:n]
 
 
 # -- building the models (in the parent, once per shape) ----------------------
@@ -75,14 +61,6 @@ def build(shape: str, work: Path) -> None:
     BertForSequenceClassification(BertConfig(**SHAPES[shape], num_labels=len(ATTACK_TYPES))).save_pretrained(d / "hf_cls")
     for sub in ("hf_tok", "hf_cls"):
         tok.save_pretrained(str(d / sub))
-
-
-def useful_gflop(shape: str, token_counts: list[int]) -> float:
-    """Forward FLOPs on real tokens: 2*params per token in the dense layers + attention scores and mixing."""
-    s = SHAPES[shape]
-    h, L, inter = s["hidden_size"], s["num_hidden_layers"], s["intermediate_size"]
-    dense = L * (4 * h * h + 2 * h * inter)  # QKV + output projection + FFN weights
-    return sum(2 * dense * t + L * 4 * t * t * h for t in token_counts) / 1e9
 
 
 # -- one variant, in a child process -------------------------------------------
@@ -156,30 +134,9 @@ def train_throughput(shape: str, threads: int, steps: int = 6, batch: int = 16, 
             "peak_rss_mb": round(vm_hwm_mb(), 1)}
 
 
-def matmul_peaks(threads: int) -> dict:
-    """Measured fp32 (torch.mm) and int8 (torch._int_mm) matmul GFLOP/s of this machine."""
-    import torch
-
-    torch.set_num_threads(threads)
-    out = {}
-    for name, make, mm in (
-        ("fp32", lambda: torch.randn(2048, 2048), torch.mm),
-        ("int8", lambda: torch.randint(-128, 127, (2048, 2048), dtype=torch.int8), torch._int_mm),
-    ):
-        a, b = make(), make()
-        mm(a, b)
-        best = float("inf")
-        for _ in range(5):
-            t0 = time.perf_counter()
-            mm(a, b)
-            best = min(best, time.perf_counter() - t0)
-        out[name] = round(2 * 2048**3 / best / 1e9, 1)
-    return out
-
-
 def child(args) -> None:
     if args.variant == "peaks":
-        res = matmul_peaks(args.threads)
+        res = peaks.measure(args.threads)
     elif args.variant == "train-step":
         res = train_throughput(args.shape, args.threads)
     else:
@@ -208,8 +165,13 @@ def main() -> None:
     if args.variant:
         return child(args)
     common = ["--threads", str(args.threads), "--segments", str(args.segments)]
-    peaks = spawn(["--variant", "peaks", *common])
-    print(f"measured matmul peak on {args.threads} threads: fp32 {peaks['fp32']} GFLOP/s, int8 {peaks['int8']} GOP/s")
+    cpu = peaks.cpu_info()
+    pk = spawn(["--variant", "peaks", *common])
+    int8_problem = peaks.int8_peak_problem(pk["fp32_gflops"], pk["int8_gops"])
+    flags = ", ".join(f for f, on in cpu["flags"].items() if on) or "none of " + ", ".join(cpu["flags"])
+    print(f"CPU: {cpu['model']} ({cpu['logical_cpus']} logical CPUs; {flags}); {args.threads} threads")
+    print(f"matmul peaks (median after warm-up): fp32 {pk['fp32_gflops']} GFLOP/s ({pk['fp32_kernel']}), "
+          f"int8 {pk['int8_gops']} GOP/s ({pk['int8_kernel']})" + (f"; int8 % of peak: {int8_problem}" if int8_problem else ""))
     variants, training = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for shape in args.shapes.split(","):
@@ -220,21 +182,22 @@ def main() -> None:
                 res = spawn(["--variant", v, "--shape", shape, "--work", tmp, *common])
                 base = base or res["segments_per_s"]
                 res["ratio_vs_baseline"] = round(res["segments_per_s"] / base, 2)
-                peak = peaks["int8"] if v.endswith("int8") else peaks["fp32"]
-                res["fraction_of_peak"] = round(res["useful_gflops"] / peak, 3)
+                is_int8 = v.endswith("int8")
+                res["fraction_of_peak"], res["of_peak"] = peaks.fraction_of_peak(
+                    res["useful_gflops"], pk["int8_gops"] if is_int8 else pk["fp32_gflops"], int8_problem if is_int8 else None)
                 variants.append(res)
                 print(f"  {shape:<5} {v:<17} {res['segments_per_s']:>8.1f} seg/s {res['tokens_per_s']:>9.0f} tok/s "
-                      f"{res['peak_rss_mb']:>7.0f} MB  x{res['ratio_vs_baseline']:<6} {100 * res['fraction_of_peak']:.0f}% of peak",
+                      f"{res['peak_rss_mb']:>7.0f} MB  x{res['ratio_vs_baseline']:<6} {res['of_peak']} of peak",
                       flush=True)
             training.append(spawn(["--variant", "train-step", "--shape", shape, *common]))
             print(f"  {shape:<5} train step        {training[-1]['tokens_per_s']:>9.0f} tok/s", flush=True)
-    result = {"peak_fp32_gflops": peaks["fp32"], "peak_int8_gops": peaks["int8"], "threads": args.threads,
+    result = {"cpu": cpu, "peaks": {**pk, "int8_problem": int8_problem}, "threads": args.threads,
               "segments": args.segments, "variants": variants, "training": training}
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
     print("\n| shape | variant | seg/s | tok/s | peak RSS MB | x baseline | % of matmul peak |\n|---|---|---|---|---|---|---|")
     for v in variants:
         print(f"| {v['model_shape']} | {v['name']} | {v['segments_per_s']} | {v['tokens_per_s']:.0f} | {v['peak_rss_mb']:.0f} | "
-              f"{v['ratio_vs_baseline']} | {100 * v['fraction_of_peak']:.0f}% |")
+              f"{v['ratio_vs_baseline']} | {v['of_peak']} |")
     print(f"wrote {args.output}")
 
 
