@@ -1,14 +1,19 @@
 """CPU inference and training benchmark: rasid vs two Hugging Face pipelines.
 
-    python bench/run.py [--segments 500] [--output bench/results.json]
+    python bench/run.py [--quick] [--segments 500] [--articles 8] [--shapes base,e5,tiny] [--output bench/results.json]
+
+Two workloads per shape: segments (below) and whole articles (bench/articles.py:
+300, 800 and 1,500 words, end to end through ``Predictor.predict`` and the
+``rasid-predict`` command), plus training throughput.
 
 Every variant runs in its own child process over the same segments (pairs of
 corpus segments, about 100 tokens each), so peak RSS (VmHWM) is its own. All
 figures come from one run, and ratios are taken against the baseline of that
 run: ``pipeline("token-classification")`` + ``pipeline("text-classification")``
 with default settings on the same model shape. Weights are random: speed does
-not depend on them. Shapes: ``base`` (AraBERT-v02: 64k vocabulary, 12 layers,
-hidden 768) and ``tiny`` (the embedded default).
+not depend on them. Shapes (bench/common.py): ``base`` (AraBERT-v02: 64k
+vocabulary, 12 layers, hidden 768), ``e5`` (the default encoder: 12 layers,
+hidden 384, 33,221 pieces) and ``tiny``.
 
 "% of peak" divides useful forward FLOP/s by this machine's matmul peak for
 the variant's kernel family (bench/peaks.py: ``torch.mm`` for fp32,
@@ -28,39 +33,11 @@ import time
 from pathlib import Path
 
 import peaks  # bench/ is on sys.path when this file runs
+from articles import ARTICLE_WORDS, longer_than, run_article_variant
+from build import build
 from common import REPO, SHAPES, segments, useful_gflop, vm_hwm_mb
 
 from rasid.inference.schema import ATTACK_TYPES, ENTITY_LABELS  # noqa: E402  (one source for the label set)
-
-
-# -- building the models (in the parent, once per shape) ----------------------
-def build(shape: str, work: Path) -> None:
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertForTokenClassification
-
-    from rasid.inference.encoding import prepare
-    from rasid.inference.export import export_onnx
-    from rasid.inference.normalize import NormalizationConfig
-    from rasid.models.modeling import RasidConfig, RasidForEventExtraction
-    from rasid.training.tokenizer import build_wordpiece
-
-    torch.manual_seed(0)
-    d = work / shape
-    norm = NormalizationConfig()
-    words = [prepare(t, norm).word_strings() for t in segments(2000)]
-    tok = build_wordpiece(words, SHAPES[shape]["vocab_size"], 1)
-    enc = {"model_type": "bert", **SHAPES[shape], "max_position_embeddings": 512}
-    cfg = RasidConfig(task="joint", encoder=enc, entity_labels=list(ENTITY_LABELS), attack_types=list(ATTACK_TYPES),
-                      thresholds={t: 0.5 for t in ATTACK_TYPES}, max_length=256, stride=64, normalization=norm.to_dict())
-    model = RasidForEventExtraction(cfg)
-    model.save_pretrained(d / "rasid")
-    tok.save_pretrained(str(d / "rasid"))
-    export_onnx(d / "rasid", d / "onnx", quantize="int8")
-    hf_cfg = BertConfig(**SHAPES[shape], num_labels=len(cfg.tags))
-    BertForTokenClassification(hf_cfg).save_pretrained(d / "hf_tok")
-    BertForSequenceClassification(BertConfig(**SHAPES[shape], num_labels=len(ATTACK_TYPES))).save_pretrained(d / "hf_cls")
-    for sub in ("hf_tok", "hf_cls"):
-        tok.save_pretrained(str(d / sub))
 
 
 # -- one variant, in a child process -------------------------------------------
@@ -134,11 +111,13 @@ def train_throughput(shape: str, threads: int, steps: int = 6, batch: int = 16, 
             "peak_rss_mb": round(vm_hwm_mb(), 1)}
 
 
-def child(args) -> None:
+def child(args: argparse.Namespace) -> None:
     if args.variant == "peaks":
         res = peaks.measure(args.threads)
     elif args.variant == "train-step":
-        res = train_throughput(args.shape, args.threads)
+        res = train_throughput(args.shape, args.threads, steps=2 if args.quick else 6)
+    elif args.workload == "articles":
+        res = run_article_variant(args.variant, args.shape, Path(args.work), args.articles, args.threads)
     else:
         res = run_variant(args.variant, args.shape, Path(args.work), args.segments, args.threads)
     print("RESULT " + json.dumps(res))
@@ -152,19 +131,53 @@ def spawn(argv: list[str]) -> dict:
     return json.loads(line[7:])
 
 
+def with_ratio_and_peak(res: dict, base: dict, rate: str, pk: dict, int8_problem: str | None) -> dict:
+    """Ratio against this run's baseline, and the fraction of the peak of the variant's kernel family."""
+    res["ratio_vs_baseline"] = round(res[rate] / base[rate], 2)
+    is_int8 = res["name"].endswith("int8")
+    if res["name"].startswith("rasid-predict-"):  # the whole command: load time included, no kernel fraction
+        res["fraction_of_peak"], res["of_peak"] = None, "n/a (whole command)"
+    else:
+        res["fraction_of_peak"], res["of_peak"] = peaks.fraction_of_peak(
+            res["useful_gflops"], pk["int8_gops"] if is_int8 else pk["fp32_gflops"], int8_problem if is_int8 else None)
+    return res
+
+
+def print_tables(result: dict) -> None:
+    print("\nSegments\n| shape | variant | seg/s | tok/s | peak RSS MB | x baseline | % of matmul peak |\n|---|---|---|---|---|---|---|")
+    for v in result["variants"]:
+        print(f"| {v['model_shape']} | {v['name']} | {v['segments_per_s']} | {v['tokens_per_s']:.0f} | {v['peak_rss_mb']:.0f} | "
+              f"{v['ratio_vs_baseline']} | {v['of_peak']} |")
+    print(f"\nArticles ({result['articles_per_size']} per size of {', '.join(map(str, ARTICLE_WORDS))} words; "
+          f"baseline text-classification truncated at 512 tokens)")
+    print("| shape | variant | docs/s | words/s | peak RSS MB | x baseline | % of matmul peak |\n|---|---|---|---|---|---|---|")
+    for v in result["articles"]:
+        print(f"| {v['model_shape']} | {v['name']} | {v['docs_per_s']} | {v['words_per_s']:.0f} | {v['peak_rss_mb']:.0f} | "
+              f"{v['ratio_vs_baseline']} | {v['of_peak']} |")
+    print("\nTraining (forward + backward + AdamW, batch 16 x 100 tokens)\n| shape | tokens/s | peak RSS MB |\n|---|---|---|")
+    for t in result["training"]:
+        print(f"| {t['model_shape']} | {t['tokens_per_s']:.0f} | {t['peak_rss_mb']:.0f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--segments", type=int, default=500)
+    ap.add_argument("--articles", type=int, default=8, help="articles per target length (300, 800, 1500 words)")
+    ap.add_argument("--quick", action="store_true", help="small sizes: 60 segments, 1 article per length, 2 train steps")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--shapes", default="base,tiny")
+    ap.add_argument("--shapes", default="base,e5,tiny")
     ap.add_argument("--output", default=str(REPO / "bench" / "results.json"))
     ap.add_argument("--variant")  # internal: run one variant in this (child) process
+    ap.add_argument("--workload", default="segments")
     ap.add_argument("--shape")
     ap.add_argument("--work")
     args = ap.parse_args()
+    if args.quick:
+        args.segments, args.articles = min(args.segments, 60), 1
     if args.variant:
         return child(args)
-    common = ["--threads", str(args.threads), "--segments", str(args.segments)]
+    common = ["--threads", str(args.threads), "--segments", str(args.segments), "--articles", str(args.articles)]
+    common += ["--quick"] if args.quick else []
     cpu = peaks.cpu_info()
     pk = spawn(["--variant", "peaks", *common])
     int8_problem = peaks.int8_peak_problem(pk["fp32_gflops"], pk["int8_gops"])
@@ -172,33 +185,44 @@ def main() -> None:
     print(f"CPU: {cpu['model']} ({cpu['logical_cpus']} logical CPUs; {flags}); {args.threads} threads")
     print(f"matmul peaks (median after warm-up): fp32 {pk['fp32_gflops']} GFLOP/s ({pk['fp32_kernel']}), "
           f"int8 {pk['int8_gops']} GOP/s ({pk['int8_kernel']})" + (f"; int8 % of peak: {int8_problem}" if int8_problem else ""))
-    variants, training = [], []
+    variants, arts, training, tokenizers = [], [], [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for shape in args.shapes.split(","):
             print(f"building {shape} models ...", flush=True)
-            build(shape, Path(tmp))
+            tokenizers[shape] = build(shape, Path(tmp))
             base = None
             for v in ("baseline", "rasid-torch-fp32", "rasid-onnx-fp32", "rasid-onnx-int8"):
                 res = spawn(["--variant", v, "--shape", shape, "--work", tmp, *common])
-                base = base or res["segments_per_s"]
-                res["ratio_vs_baseline"] = round(res["segments_per_s"] / base, 2)
-                is_int8 = v.endswith("int8")
-                res["fraction_of_peak"], res["of_peak"] = peaks.fraction_of_peak(
-                    res["useful_gflops"], pk["int8_gops"] if is_int8 else pk["fp32_gflops"], int8_problem if is_int8 else None)
-                variants.append(res)
-                print(f"  {shape:<5} {v:<17} {res['segments_per_s']:>8.1f} seg/s {res['tokens_per_s']:>9.0f} tok/s "
-                      f"{res['peak_rss_mb']:>7.0f} MB  x{res['ratio_vs_baseline']:<6} {res['of_peak']} of peak",
-                      flush=True)
+                base = base or res
+                variants.append(with_ratio_and_peak(res, base, "segments_per_s", pk, int8_problem))
+                print(f"  {shape:<5} segments {v:<24} {res['segments_per_s']:>8.1f} seg/s {res['tokens_per_s']:>9.0f} tok/s "
+                      f"{res['peak_rss_mb']:>7.0f} MB  x{res['ratio_vs_baseline']:<6} {res['of_peak']} of peak", flush=True)
+            long_ = longer_than(Path(tmp) / shape / "rasid", args.articles)
+            print(f"  {shape:<5} articles: {long_} of {3 * args.articles} longer than 512 tokens "
+                  "(the baseline's text-classification pipeline sees only their first 512)", flush=True)
+            base = None
+            for v in ("baseline", "rasid-torch-fp32", "rasid-onnx-fp32", "rasid-onnx-int8",
+                      "rasid-predict-torch", "rasid-predict-onnx-int8"):
+                res = spawn(["--variant", v, "--workload", "articles", "--shape", shape, "--work", tmp, *common])
+                base = base or res
+                res["articles_over_512_tokens"] = long_
+                arts.append(with_ratio_and_peak(res, base, "docs_per_s", pk, int8_problem))
+                print(f"  {shape:<5} articles {v:<24} {res['docs_per_s']:>8.2f} doc/s {res['words_per_s']:>9.0f} words/s "
+                      f"{res['peak_rss_mb']:>7.0f} MB  x{res['ratio_vs_baseline']:<6} {res['of_peak']} of peak", flush=True)
             training.append(spawn(["--variant", "train-step", "--shape", shape, *common]))
-            print(f"  {shape:<5} train step        {training[-1]['tokens_per_s']:>9.0f} tok/s", flush=True)
-    result = {"cpu": cpu, "peaks": {**pk, "int8_problem": int8_problem}, "threads": args.threads,
-              "segments": args.segments, "variants": variants, "training": training}
+            print(f"  {shape:<5} train step {training[-1]['tokens_per_s']:>9.0f} tok/s", flush=True)
+    result = {"date": time.strftime("%Y-%m-%d"), "commit": git_commit(), "quick": args.quick, "cpu": cpu,
+              "peaks": {**pk, "int8_problem": int8_problem}, "threads": args.threads,
+              "shapes": {s: {**SHAPES[s], "tokenizer": tokenizers[s]} for s in tokenizers}, "segments": args.segments,
+              "articles_per_size": args.articles, "variants": variants, "articles": arts, "training": training}
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
-    print("\n| shape | variant | seg/s | tok/s | peak RSS MB | x baseline | % of matmul peak |\n|---|---|---|---|---|---|---|")
-    for v in variants:
-        print(f"| {v['model_shape']} | {v['name']} | {v['segments_per_s']} | {v['tokens_per_s']:.0f} | {v['peak_rss_mb']:.0f} | "
-              f"{v['ratio_vs_baseline']} | {v['of_peak']} |")
+    print_tables(result)
     print(f"wrote {args.output}")
+
+
+def git_commit() -> str:
+    r = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return r.stdout.strip() or "unknown"
 
 
 if __name__ == "__main__":

@@ -44,3 +44,16 @@ def test_matmul_integer_graph_is_valid_onnx():
     model = peaks.matmul_integer_model(4, 8, 3)
     assert [n.op_type for n in model.graph.node] == ["MatMulInteger"]
     assert {i.name for i in model.graph.initializer} == {"B", "a_zero_point"}
+
+
+def test_articles_reach_their_length_in_paragraphs_and_are_repeatable():
+    import articles
+
+    arts = articles.build_articles(2)
+    assert [a["target_words"] for a in arts] == [300, 300, 800, 800, 1500, 1500]
+    for a in arts:
+        assert a["target_words"] <= a["words"] < a["target_words"] + 120  # stops within the segment that crosses it
+        assert a["text"].count("\n\n") >= 1  # several paragraphs
+    long_ = arts[-1]["text"].split("\n\n")[0]
+    assert long_.count("، ") >= 5 and len(long_.split()) > 150  # the run-on sentence opening a 1,500-word article
+    assert articles.build_articles(2) == arts and articles.build_articles(2, seed=1) != arts
