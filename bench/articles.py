@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from common import corpus_texts, useful_gflop, vm_hwm_mb
+from common import Timer, corpus_texts, useful_gflop, vm_hwm_mb
 
 ARTICLE_WORDS = (300, 800, 1500)
 RUN_ON_FROM = 1500  # articles this long open with a sentence longer than one window
@@ -78,8 +78,8 @@ def build_articles(per_size: int, sizes: tuple[int, ...] = ARTICLE_WORDS, seed: 
     return out
 
 
-def run_command(cmd: list[str]) -> tuple[float, float]:
-    """(seconds, peak RSS MB) of one command. os.wait4 gives this child's own rusage,
+def run_command(cmd: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS MB) of one command. os.wait4 gives this child's own rusage,
     whatever other children the caller has run."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -88,7 +88,7 @@ def run_command(cmd: list[str]) -> tuple[float, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{Path(cmd[0]).name} failed:\n{proc.stderr.read().decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024  # kB on Linux
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # kB on Linux
 
 
 def predict_command(model_dir: Path, backend: str, inp: Path, out: Path, threads: int) -> list[str]:
@@ -112,7 +112,7 @@ def rasid_windows(model_dir: Path, texts: list[str]) -> list[int]:
     return [len(ids) for ids in enc["input_ids"]]
 
 
-def _time_baseline(d: Path, texts: list[str]) -> float:
+def _time_baseline(d: Path, texts: list[str]) -> Timer:
     from transformers import pipeline
 
     # What a user writes with transformers alone: a sliding window for tags, and the
@@ -121,23 +121,23 @@ def _time_baseline(d: Path, texts: list[str]) -> float:
                    aggregation_strategy="first", stride=BASELINE_STRIDE)
     cls = pipeline("text-classification", model=str(d / "hf_cls"), tokenizer=str(d / "hf_cls"), device="cpu")
     ner(texts[0][:500]), cls(texts[0][:500])  # warm-up
-    t0 = time.perf_counter()
-    for t in texts:
-        ner(t)
-        cls(t, truncation=True, max_length=BASELINE_MAX_TOKENS)
-    return time.perf_counter() - t0
+    with Timer() as tm:
+        for t in texts:
+            ner(t)
+            cls(t, truncation=True, max_length=BASELINE_MAX_TOKENS)
+    return tm
 
 
-def _time_command(model_dir: Path, backend: str, articles: list[dict], threads: int) -> tuple[float, float]:
-    """(seconds, peak RSS MB) of one whole rasid-predict run over ``articles``."""
+def _time_command(model_dir: Path, backend: str, articles: list[dict], threads: int) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS MB) of one whole rasid-predict run over ``articles``."""
     with tempfile.TemporaryDirectory() as tmp:
         inp, out = Path(tmp) / "articles.jsonl", Path(tmp) / "predictions.jsonl"
         inp.write_text("".join(json.dumps({"id": a["id"], "text": a["text"]}, ensure_ascii=False) + "\n" for a in articles),
                        encoding="utf-8")
-        elapsed, rss = run_command(predict_command(model_dir, backend, inp, out, threads))
+        elapsed, cpu, rss = run_command(predict_command(model_dir, backend, inp, out, threads))
         if sum(1 for _ in out.open(encoding="utf-8")) != len(articles):
             raise RuntimeError("rasid-predict wrote fewer predictions than articles")
-    return elapsed, rss
+    return elapsed, cpu, rss
 
 
 def run_article_variant(variant: str, shape: str, work: Path, per_size: int, threads: int) -> dict:
@@ -149,10 +149,11 @@ def run_article_variant(variant: str, shape: str, work: Path, per_size: int, thr
     texts = [a["text"] for a in articles]
     rss = None
     if variant == "baseline":
-        elapsed = _time_baseline(d, texts)
+        tm = _time_baseline(d, texts)
+        elapsed, cpu = tm.wall, tm.cpu
     elif variant.startswith("rasid-predict-"):
         backend = "torch" if variant.endswith("torch") else "onnx"  # the ONNX directory's default graph is int8
-        elapsed, rss = _time_command(d / ("rasid" if backend == "torch" else "onnx"), backend, articles, threads)
+        elapsed, cpu, rss = _time_command(d / ("rasid" if backend == "torch" else "onnx"), backend, articles, threads)
     else:
         from rasid.inference.predictor import Predictor
 
@@ -162,13 +163,14 @@ def run_article_variant(variant: str, shape: str, work: Path, per_size: int, thr
             p = Predictor.from_pretrained(d / "onnx", backend="onnx", num_threads=threads, device="cpu",
                                           onnx_file="model.int8.onnx" if variant.endswith("int8") else "model.onnx")
         p.predict(texts[:1])  # warm-up
-        t0 = time.perf_counter()
-        p.predict(texts, batch_size=32)
-        elapsed = time.perf_counter() - t0
+        with Timer() as tm:
+            p.predict(texts, batch_size=32)
+        elapsed, cpu = tm.wall, tm.cpu
     windows = rasid_windows(d / "rasid", texts)
     words = sum(a["words"] for a in articles)
     return {"name": variant, "model_shape": shape, "workload": "articles", "articles": len(articles), "words": words,
-            "rasid_windows": len(windows), "seconds": round(elapsed, 3), "docs_per_s": round(len(articles) / elapsed, 3),
+            "rasid_windows": len(windows), "seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3),
+            "docs_per_s": round(len(articles) / elapsed, 3),
             "words_per_s": round(words / elapsed, 1), "useful_gflops": round(useful_gflop(shape, windows) / elapsed, 2),
             "peak_rss_mb": round(rss if rss is not None else vm_hwm_mb(), 1)}
 

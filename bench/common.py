@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,3 +50,16 @@ def useful_gflop(shape: str, token_counts: list[int]) -> float:
     h, L, inter = s["hidden_size"], s["num_hidden_layers"], s["intermediate_size"]
     dense = L * (4 * h * h + 2 * h * inter)  # QKV + output projection + FFN weights
     return sum(2 * dense * t + L * 4 * t * t * h for t in token_counts) / 1e9
+
+
+class Timer:
+    """Wall and CPU seconds of a ``with`` block. CPU seconds (every thread of this process) move far
+    less than wall time when other jobs share the machine, so on a busy host their ratios are steadier."""
+
+    def __enter__(self) -> "Timer":
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._wall
+        self.cpu = time.process_time() - self._cpu

@@ -52,7 +52,7 @@ def main() -> None:
         for n in sizes:
             inp, out = work / f"articles-{n}.jsonl", work / f"predictions-{n}.jsonl"
             words = write_articles(inp, n, args.words)
-            seconds, rss = run_command(predict_command(model, args.backend, inp, out, args.threads))
+            seconds, _, rss = run_command(predict_command(model, args.backend, inp, out, args.threads))
             rows.append({"articles": n, "words": words, "seconds": round(seconds, 1), "peak_rss_mb": round(rss, 1)})
             print(f"{n:>7} articles  {words:>10} words  {seconds:>8.1f} s  peak RSS {rss:>7.0f} MB", flush=True)
             inp.unlink()
