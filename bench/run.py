@@ -143,6 +143,10 @@ def with_ratio_and_peak(res: dict, base: dict, rate: str, pk: dict, int8_problem
     return res
 
 
+def peak_text(res: dict) -> str:
+    return f"{res['of_peak']} of peak" if res["fraction_of_peak"] is not None else res["of_peak"]
+
+
 def print_tables(result: dict) -> None:
     print("\nSegments\n| shape | variant | seg/s | tok/s | peak RSS MB | x baseline | x baseline (CPU s) | % of matmul peak |\n|---|---|---|---|---|---|---|---|")
     for v in result["variants"]:
@@ -196,7 +200,8 @@ def main() -> None:
                 base = base or res
                 variants.append(with_ratio_and_peak(res, base, "segments_per_s", pk, int8_problem))
                 print(f"  {shape:<5} segments {v:<24} {res['segments_per_s']:>8.1f} seg/s {res['tokens_per_s']:>9.0f} tok/s "
-                      f"{res['peak_rss_mb']:>7.0f} MB  x{res['ratio_vs_baseline']:<6} (CPU x{res['cpu_ratio_vs_baseline']}) {res['of_peak']} of peak", flush=True)
+                      f"{res['peak_rss_mb']:>7.0f} MB  x{res['ratio_vs_baseline']:<6} "
+                      f"(CPU x{res['cpu_ratio_vs_baseline']}) {peak_text(res)}", flush=True)
             long_ = longer_than(Path(tmp) / shape / "rasid", args.articles)
             print(f"  {shape:<5} articles: {long_} of {3 * args.articles} longer than 512 tokens "
                   "(the baseline's text-classification pipeline sees only their first 512)", flush=True)
@@ -208,7 +213,8 @@ def main() -> None:
                 res["articles_over_512_tokens"] = long_
                 arts.append(with_ratio_and_peak(res, base, "docs_per_s", pk, int8_problem))
                 print(f"  {shape:<5} articles {v:<24} {res['docs_per_s']:>8.2f} doc/s {res['words_per_s']:>9.0f} words/s "
-                      f"{res['peak_rss_mb']:>7.0f} MB  x{res['ratio_vs_baseline']:<6} (CPU x{res['cpu_ratio_vs_baseline']}) {res['of_peak']} of peak", flush=True)
+                      f"{res['peak_rss_mb']:>7.0f} MB  x{res['ratio_vs_baseline']:<6} "
+                      f"(CPU x{res['cpu_ratio_vs_baseline']}) {peak_text(res)}", flush=True)
             training.append(spawn(["--variant", "train-step", "--shape", shape, *common]))
             print(f"  {shape:<5} train step {training[-1]['tokens_per_s']:>9.0f} tok/s", flush=True)
     result = {"date": time.strftime("%Y-%m-%d"), "commit": git_commit(), "quick": args.quick, "cpu": cpu,
