@@ -1,14 +1,24 @@
 """CPU inference and training benchmark: rasid vs two Hugging Face pipelines.
 
-    python bench/run.py [--segments 500] [--output bench/results.json]
+    python bench/run.py [--quick] [--segments 500] [--articles 8] [--shapes base,e5,tiny] [--output bench/results.json]
+
+Two workloads per shape: segments (below) and whole articles (bench/articles.py:
+300, 800 and 1,500 words, end to end through ``Predictor.predict`` and the
+``rasid-predict`` command), plus training throughput.
 
 Every variant runs in its own child process over the same segments (pairs of
 corpus segments, about 100 tokens each), so peak RSS (VmHWM) is its own. All
 figures come from one run, and ratios are taken against the baseline of that
 run: ``pipeline("token-classification")`` + ``pipeline("text-classification")``
 with default settings on the same model shape. Weights are random: speed does
-not depend on them. Shapes: ``base`` (AraBERT-v02: 64k vocabulary, 12 layers,
-hidden 768) and ``tiny`` (the embedded default).
+not depend on them. Shapes (bench/common.py): ``base`` (AraBERT-v02: 64k
+vocabulary, 12 layers, hidden 768), ``e5`` (the default encoder: 12 layers,
+hidden 384, 33,221 pieces) and ``tiny``.
+
+"% of peak" divides useful forward FLOP/s by this machine's matmul peak for
+the variant's kernel family (bench/peaks.py: ``torch.mm`` for fp32,
+onnxruntime's MatMulInteger for int8); a peak that fails a sanity check gets
+no percentage. The CPU model and flags go into the results with the figures.
 """
 
 from __future__ import annotations
@@ -22,67 +32,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHAPES = {
-    "base": dict(vocab_size=64000, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
-    "tiny": dict(vocab_size=8000, hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
-}
+import peaks  # bench/ is on sys.path when this file runs
+from articles import ARTICLE_WORDS, longer_than, run_article_variant
+from build import build
+from common import REPO, SHAPES, Timer, segments, useful_gflop, vm_hwm_mb
+
 from rasid.inference.schema import ATTACK_TYPES, ENTITY_LABELS  # noqa: E402  (one source for the label set)
-
-
-def vm_hwm_mb() -> float:
-    """Peak resident memory of this process (ru_maxrss can report the parent's in a child)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def segments(n: int) -> list[str]:
-    texts = []
-    for split in ("test", "dev", "train"):
-        for line in (REPO / "data" / "corpus" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
-            texts.append(json.loads(line)["text"])
-    pairs = [texts[i] + " " + texts[i + 1] for i in range(0, len(texts) - 1, 2)]  # ~100 tokens each
-    return (pairs * (n // len(pairs) + 1))[:n]
-
-
-# -- building the models (in the parent, once per shape) ----------------------
-def build(shape: str, work: Path) -> None:
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertForTokenClassification
-
-    from rasid.inference.encoding import prepare
-    from rasid.inference.export import export_onnx
-    from rasid.inference.normalize import NormalizationConfig
-    from rasid.models.modeling import RasidConfig, RasidForEventExtraction
-    from rasid.training.tokenizer import build_wordpiece
-
-    torch.manual_seed(0)
-    d = work / shape
-    norm = NormalizationConfig()
-    words = [prepare(t, norm).word_strings() for t in segments(2000)]
-    tok = build_wordpiece(words, SHAPES[shape]["vocab_size"], 1)
-    enc = {"model_type": "bert", **SHAPES[shape], "max_position_embeddings": 512}
-    cfg = RasidConfig(task="joint", encoder=enc, entity_labels=list(ENTITY_LABELS), attack_types=list(ATTACK_TYPES),
-                      thresholds={t: 0.5 for t in ATTACK_TYPES}, max_length=256, stride=64, normalization=norm.to_dict())
-    model = RasidForEventExtraction(cfg)
-    model.save_pretrained(d / "rasid")
-    tok.save_pretrained(str(d / "rasid"))
-    export_onnx(d / "rasid", d / "onnx", quantize="int8")
-    hf_cfg = BertConfig(**SHAPES[shape], num_labels=len(cfg.tags))
-    BertForTokenClassification(hf_cfg).save_pretrained(d / "hf_tok")
-    BertForSequenceClassification(BertConfig(**SHAPES[shape], num_labels=len(ATTACK_TYPES))).save_pretrained(d / "hf_cls")
-    for sub in ("hf_tok", "hf_cls"):
-        tok.save_pretrained(str(d / sub))
-
-
-def useful_gflop(shape: str, token_counts: list[int]) -> float:
-    """Forward FLOPs on real tokens: 2*params per token in the dense layers + attention scores and mixing."""
-    s = SHAPES[shape]
-    h, L, inter = s["hidden_size"], s["num_hidden_layers"], s["intermediate_size"]
-    dense = L * (4 * h * h + 2 * h * inter)  # QKV + output projection + FFN weights
-    return sum(2 * dense * t + L * 4 * t * t * h for t in token_counts) / 1e9
 
 
 # -- one variant, in a child process -------------------------------------------
@@ -102,11 +57,10 @@ def run_variant(variant: str, shape: str, work: Path, n: int, threads: int) -> d
         ner = pipeline("token-classification", model=str(d / "hf_tok"), tokenizer=str(d / "hf_tok"), device="cpu")
         cls = pipeline("text-classification", model=str(d / "hf_cls"), tokenizer=str(d / "hf_cls"), device="cpu")
         ner(texts[:2]), cls(texts[:2])  # warm-up
-        t0 = time.perf_counter()
-        for t in texts:
-            ner(t)
-            cls(t)
-        elapsed = time.perf_counter() - t0
+        with Timer() as tm:
+            for t in texts:
+                ner(t)
+                cls(t)
     else:
         from rasid.inference.predictor import Predictor
 
@@ -116,10 +70,10 @@ def run_variant(variant: str, shape: str, work: Path, n: int, threads: int) -> d
             p = Predictor.from_pretrained(d / "onnx", backend="onnx", num_threads=threads,
                                           onnx_file="model.int8.onnx" if variant.endswith("int8") else "model.onnx")
         p.predict(texts[:8])  # warm-up
-        t0 = time.perf_counter()
-        p.predict(texts, batch_size=32)
-        elapsed = time.perf_counter() - t0
-    return {"name": variant, "model_shape": shape, "segments": n, "seconds": round(elapsed, 3),
+        with Timer() as tm:
+            p.predict(texts, batch_size=32)
+    elapsed = tm.wall
+    return {"name": variant, "model_shape": shape, "segments": n, "seconds": round(elapsed, 3), "cpu_seconds": round(tm.cpu, 3),
             "segments_per_s": round(n / elapsed, 2), "tokens_per_s": round(sum(token_counts) / elapsed, 1),
             "useful_gflops": round(useful_gflop(shape, token_counts) / elapsed, 2), "peak_rss_mb": round(vm_hwm_mb(), 1)}
 
@@ -156,32 +110,13 @@ def train_throughput(shape: str, threads: int, steps: int = 6, batch: int = 16, 
             "peak_rss_mb": round(vm_hwm_mb(), 1)}
 
 
-def matmul_peaks(threads: int) -> dict:
-    """Measured fp32 (torch.mm) and int8 (torch._int_mm) matmul GFLOP/s of this machine."""
-    import torch
-
-    torch.set_num_threads(threads)
-    out = {}
-    for name, make, mm in (
-        ("fp32", lambda: torch.randn(2048, 2048), torch.mm),
-        ("int8", lambda: torch.randint(-128, 127, (2048, 2048), dtype=torch.int8), torch._int_mm),
-    ):
-        a, b = make(), make()
-        mm(a, b)
-        best = float("inf")
-        for _ in range(5):
-            t0 = time.perf_counter()
-            mm(a, b)
-            best = min(best, time.perf_counter() - t0)
-        out[name] = round(2 * 2048**3 / best / 1e9, 1)
-    return out
-
-
-def child(args) -> None:
+def child(args: argparse.Namespace) -> None:
     if args.variant == "peaks":
-        res = matmul_peaks(args.threads)
+        res = peaks.measure(args.threads)
     elif args.variant == "train-step":
-        res = train_throughput(args.shape, args.threads)
+        res = train_throughput(args.shape, args.threads, steps=2 if args.quick else 6)
+    elif args.workload == "articles":
+        res = run_article_variant(args.variant, args.shape, Path(args.work), args.articles, args.threads)
     else:
         res = run_variant(args.variant, args.shape, Path(args.work), args.segments, args.threads)
     print("RESULT " + json.dumps(res))
@@ -195,47 +130,105 @@ def spawn(argv: list[str]) -> dict:
     return json.loads(line[7:])
 
 
+def with_ratio_and_peak(res: dict, base: dict, rate: str, pk: dict, int8_problem: str | None) -> dict:
+    """Ratio against this run's baseline, and the fraction of the peak of the variant's kernel family."""
+    res["ratio_vs_baseline"] = round(res[rate] / base[rate], 2)
+    res["cpu_ratio_vs_baseline"] = round(base["cpu_seconds"] / res["cpu_seconds"], 2)  # same work: less CPU is faster
+    is_int8 = res["name"].endswith("int8")
+    if res["name"].startswith("rasid-predict-"):  # the whole command: load time included, no kernel fraction
+        res["fraction_of_peak"], res["of_peak"] = None, "n/a (whole command)"
+    else:
+        res["fraction_of_peak"], res["of_peak"] = peaks.fraction_of_peak(
+            res["useful_gflops"], pk["int8_gops"] if is_int8 else pk["fp32_gflops"], int8_problem if is_int8 else None)
+    return res
+
+
+def peak_text(res: dict) -> str:
+    return f"{res['of_peak']} of peak" if res["fraction_of_peak"] is not None else res["of_peak"]
+
+
+def print_tables(result: dict) -> None:
+    print("\nSegments\n| shape | variant | seg/s | tok/s | peak RSS MB | x baseline | x baseline (CPU s) | % of matmul peak |\n|---|---|---|---|---|---|---|---|")
+    for v in result["variants"]:
+        print(f"| {v['model_shape']} | {v['name']} | {v['segments_per_s']} | {v['tokens_per_s']:.0f} | {v['peak_rss_mb']:.0f} | "
+              f"{v['ratio_vs_baseline']} | {v['cpu_ratio_vs_baseline']} | {v['of_peak']} |")
+    print(f"\nArticles ({result['articles_per_size']} per size of {', '.join(map(str, ARTICLE_WORDS))} words; "
+          f"baseline text-classification truncated at 512 tokens)")
+    print("| shape | variant | docs/s | words/s | peak RSS MB | x baseline | x baseline (CPU s) | % of matmul peak |\n|---|---|---|---|---|---|---|---|")
+    for v in result["articles"]:
+        print(f"| {v['model_shape']} | {v['name']} | {v['docs_per_s']} | {v['words_per_s']:.0f} | {v['peak_rss_mb']:.0f} | "
+              f"{v['ratio_vs_baseline']} | {v['cpu_ratio_vs_baseline']} | {v['of_peak']} |")
+    print("\nTraining (forward + backward + AdamW, batch 16 x 100 tokens)\n| shape | tokens/s | peak RSS MB |\n|---|---|---|")
+    for t in result["training"]:
+        print(f"| {t['model_shape']} | {t['tokens_per_s']:.0f} | {t['peak_rss_mb']:.0f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--segments", type=int, default=500)
+    ap.add_argument("--articles", type=int, default=8, help="articles per target length (300, 800, 1500 words)")
+    ap.add_argument("--quick", action="store_true", help="small sizes: 60 segments, 1 article per length, 2 train steps")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--shapes", default="base,tiny")
+    ap.add_argument("--shapes", default="base,e5,tiny")
     ap.add_argument("--output", default=str(REPO / "bench" / "results.json"))
     ap.add_argument("--variant")  # internal: run one variant in this (child) process
+    ap.add_argument("--workload", default="segments")
     ap.add_argument("--shape")
     ap.add_argument("--work")
     args = ap.parse_args()
+    if args.quick:
+        args.segments, args.articles = min(args.segments, 60), 1
     if args.variant:
         return child(args)
-    common = ["--threads", str(args.threads), "--segments", str(args.segments)]
-    peaks = spawn(["--variant", "peaks", *common])
-    print(f"measured matmul peak on {args.threads} threads: fp32 {peaks['fp32']} GFLOP/s, int8 {peaks['int8']} GOP/s")
-    variants, training = [], []
+    common = ["--threads", str(args.threads), "--segments", str(args.segments), "--articles", str(args.articles)]
+    common += ["--quick"] if args.quick else []
+    cpu = peaks.cpu_info()
+    pk = spawn(["--variant", "peaks", *common])
+    int8_problem = peaks.int8_peak_problem(pk["fp32_gflops"], pk["int8_gops"])
+    flags = ", ".join(f for f, on in cpu["flags"].items() if on) or "none of " + ", ".join(cpu["flags"])
+    print(f"CPU: {cpu['model']} ({cpu['logical_cpus']} logical CPUs; {flags}); {args.threads} threads")
+    print(f"matmul peaks (median after warm-up): fp32 {pk['fp32_gflops']} GFLOP/s ({pk['fp32_kernel']}), "
+          f"int8 {pk['int8_gops']} GOP/s ({pk['int8_kernel']})" + (f"; int8 % of peak: {int8_problem}" if int8_problem else ""))
+    variants, arts, training, tokenizers = [], [], [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for shape in args.shapes.split(","):
             print(f"building {shape} models ...", flush=True)
-            build(shape, Path(tmp))
+            tokenizers[shape] = build(shape, Path(tmp))
             base = None
             for v in ("baseline", "rasid-torch-fp32", "rasid-onnx-fp32", "rasid-onnx-int8"):
                 res = spawn(["--variant", v, "--shape", shape, "--work", tmp, *common])
-                base = base or res["segments_per_s"]
-                res["ratio_vs_baseline"] = round(res["segments_per_s"] / base, 2)
-                peak = peaks["int8"] if v.endswith("int8") else peaks["fp32"]
-                res["fraction_of_peak"] = round(res["useful_gflops"] / peak, 3)
-                variants.append(res)
-                print(f"  {shape:<5} {v:<17} {res['segments_per_s']:>8.1f} seg/s {res['tokens_per_s']:>9.0f} tok/s "
-                      f"{res['peak_rss_mb']:>7.0f} MB  x{res['ratio_vs_baseline']:<6} {100 * res['fraction_of_peak']:.0f}% of peak",
-                      flush=True)
+                base = base or res
+                variants.append(with_ratio_and_peak(res, base, "segments_per_s", pk, int8_problem))
+                print(f"  {shape:<5} segments {v:<24} {res['segments_per_s']:>8.1f} seg/s {res['tokens_per_s']:>9.0f} tok/s "
+                      f"{res['peak_rss_mb']:>7.0f} MB  x{res['ratio_vs_baseline']:<6} "
+                      f"(CPU x{res['cpu_ratio_vs_baseline']}) {peak_text(res)}", flush=True)
+            long_ = longer_than(Path(tmp) / shape / "rasid", args.articles)
+            print(f"  {shape:<5} articles: {long_} of {3 * args.articles} longer than 512 tokens "
+                  "(the baseline's text-classification pipeline sees only their first 512)", flush=True)
+            base = None
+            for v in ("baseline", "rasid-torch-fp32", "rasid-onnx-fp32", "rasid-onnx-int8",
+                      "rasid-predict-torch", "rasid-predict-onnx-int8"):
+                res = spawn(["--variant", v, "--workload", "articles", "--shape", shape, "--work", tmp, *common])
+                base = base or res
+                res["articles_over_512_tokens"] = long_
+                arts.append(with_ratio_and_peak(res, base, "docs_per_s", pk, int8_problem))
+                print(f"  {shape:<5} articles {v:<24} {res['docs_per_s']:>8.2f} doc/s {res['words_per_s']:>9.0f} words/s "
+                      f"{res['peak_rss_mb']:>7.0f} MB  x{res['ratio_vs_baseline']:<6} "
+                      f"(CPU x{res['cpu_ratio_vs_baseline']}) {peak_text(res)}", flush=True)
             training.append(spawn(["--variant", "train-step", "--shape", shape, *common]))
-            print(f"  {shape:<5} train step        {training[-1]['tokens_per_s']:>9.0f} tok/s", flush=True)
-    result = {"peak_fp32_gflops": peaks["fp32"], "peak_int8_gops": peaks["int8"], "threads": args.threads,
-              "segments": args.segments, "variants": variants, "training": training}
+            print(f"  {shape:<5} train step {training[-1]['tokens_per_s']:>9.0f} tok/s", flush=True)
+    result = {"date": time.strftime("%Y-%m-%d"), "commit": git_commit(), "quick": args.quick, "cpu": cpu,
+              "peaks": {**pk, "int8_problem": int8_problem}, "threads": args.threads,
+              "shapes": {s: {**SHAPES[s], "tokenizer": tokenizers[s]} for s in tokenizers}, "segments": args.segments,
+              "articles_per_size": args.articles, "variants": variants, "articles": arts, "training": training}
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
-    print("\n| shape | variant | seg/s | tok/s | peak RSS MB | x baseline | % of matmul peak |\n|---|---|---|---|---|---|---|")
-    for v in variants:
-        print(f"| {v['model_shape']} | {v['name']} | {v['segments_per_s']} | {v['tokens_per_s']:.0f} | {v['peak_rss_mb']:.0f} | "
-              f"{v['ratio_vs_baseline']} | {100 * v['fraction_of_peak']:.0f}% |")
+    print_tables(result)
     print(f"wrote {args.output}")
+
+
+def git_commit() -> str:
+    r = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return r.stdout.strip() or "unknown"
 
 
 if __name__ == "__main__":

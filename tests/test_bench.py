@@ -1,0 +1,59 @@
+"""Logic of the speed bench (bench/): peak sanity checks, CPU facts, article building. Nothing here is timed."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+import peaks  # noqa: E402
+
+CPUINFO = """processor\t: 0
+model name\t: AMD EPYC
+cpu cores\t: 2
+flags\t\t: fpu sse2 avx2 fma
+processor\t: 1
+model name\t: AMD EPYC
+flags\t\t: fpu sse2 avx2 fma
+"""
+
+
+def test_cpu_info_reads_model_flags_and_cores():
+    info = peaks.cpu_info(CPUINFO)
+    assert info["model"] == "AMD EPYC" and info["cores_per_socket"] == 2
+    assert info["flags"]["avx2"] and not info["flags"]["avx512f"] and not info["flags"]["avx512_vnni"]
+    assert not info["flags"]["amx_tile"]
+    assert peaks.cpu_info("")["model"] == "unknown"
+
+
+def test_int8_peak_below_fp32_is_refused():
+    assert peaks.int8_peak_problem(fp32=114.0, int8=1.3) == peaks.INT8_BELOW_FP32
+    assert peaks.int8_peak_problem(fp32=114.0, int8=0.0).startswith("n/a")
+    assert peaks.int8_peak_problem(fp32=114.0, int8=300.0) is None
+
+
+def test_fraction_of_peak_flags_impossible_figures():
+    assert peaks.fraction_of_peak(50.0, 100.0) == (0.5, "50%")
+    frac, text = peaks.fraction_of_peak(170.0, 1.3)  # the "13064% of peak" case
+    assert frac is None and text.startswith("FLAGGED")
+    frac, text = peaks.fraction_of_peak(50.0, 100.0, peaks.INT8_BELOW_FP32)
+    assert frac is None and text == peaks.INT8_BELOW_FP32
+    assert peaks.fraction_of_peak(50.0, 0.0)[0] is None
+
+
+def test_matmul_integer_graph_is_valid_onnx():
+    model = peaks.matmul_integer_model(4, 8, 3)
+    assert [n.op_type for n in model.graph.node] == ["MatMulInteger"]
+    assert {i.name for i in model.graph.initializer} == {"B", "a_zero_point"}
+
+
+def test_articles_reach_their_length_in_paragraphs_and_are_repeatable():
+    import articles
+
+    arts = articles.build_articles(2)
+    assert [a["target_words"] for a in arts] == [300, 300, 800, 800, 1500, 1500]
+    for a in arts:
+        assert a["target_words"] <= a["words"] < a["target_words"] + 120  # stops within the segment that crosses it
+        assert a["text"].count("\n\n") >= 1  # several paragraphs
+    long_ = arts[-1]["text"].split("\n\n")[0]
+    assert long_.count("، ") >= 5 and len(long_.split()) > 150  # the run-on sentence opening a 1,500-word article
+    assert articles.build_articles(2) == arts and articles.build_articles(2, seed=1) != arts
