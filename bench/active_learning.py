@@ -39,32 +39,38 @@ def write_jsonl(records: list[dict], path: Path) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
 
 
+def overrides_for(labelled_path: Path, dev: Path, out: Path, seed: int, steps: int, args) -> list[str]:
+    """Hydra overrides of one round: a shrunk tiny model, the labelled set only, one final dev evaluation."""
+    return [
+        "model=tiny", f"data.train={labelled_path}", f"data.dev={dev}", "data.test=null",
+        "data.use_augmented=false", "data.style_copies=0", f"seed={seed}", f"output_dir={out}", "resume=never",
+        "trainer.early_stopping_patience=0", "trainer.html_reports=false", "trainer.progress_bar=false",
+        f"trainer.args.max_steps={steps}", f"trainer.args.per_device_train_batch_size={args.batch_size}",
+        "trainer.args.eval_strategy=no", "trainer.args.save_strategy=no", "trainer.args.load_best_model_at_end=false",
+        "trainer.args.report_to=[]", "trainer.args.logging_steps=100000",
+        f"model.encoder.hidden_size={args.hidden}", f"model.encoder.num_hidden_layers={args.layers}",
+        f"model.encoder.intermediate_size={4 * args.hidden}", f"model.encoder.num_attention_heads={max(1, args.hidden // 32)}",
+        f"model.max_length={args.max_length}", "model.stride=16",
+    ]
+
+
 def train_once(labelled: list[dict], dev: Path, out: Path, seed: int, args) -> tuple[dict, Path]:
     """Train a tiny model on ``labelled``; its dev metrics and model directory."""
     from hydra import compose, initialize_config_dir
 
-    from rasid.training.settings import from_config
-    from rasid.training.train import register_resolvers, train
+    from rasid.training.config import register, to_settings
+    from rasid.training.train import train
 
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(labelled, out / "train.jsonl")
     # as many passes over a small set as over a large one (a fixed step count would over-train the small
     # sets and under-train the large ones), with a floor so the smallest still converges
     steps = max(args.min_steps, -(-args.epochs * len(labelled) // args.batch_size))
-    overrides = [
-        "model=tiny", f"data.train={out / 'train.jsonl'}", f"data.dev={dev}", "data.test=null",
-        "data.use_augmented=false", "data.style_copies=0", f"seed={seed}", f"output_dir={out}",
-        f"trainer.max_steps={steps}", f"trainer.save_steps={steps}", f"trainer.batch_size={args.batch_size}",
-        "trainer.early_stopping_patience=0", "trainer.html_reports=false", "trainer.report_to=[]",
-        "trainer.progress_bar=false", "trainer.resume=false", "trainer.logging_steps=100000", "trainer.save_total_limit=1",
-        f"model.encoder.hidden_size={args.hidden}", f"model.encoder.num_hidden_layers={args.layers}",
-        f"model.encoder.intermediate_size={4 * args.hidden}", f"model.encoder.num_attention_heads={max(1, args.hidden // 32)}",
-        f"model.max_length={args.max_length}", "model.stride=16",
-    ]
-    register_resolvers()
+    overrides = overrides_for(labelled_path=out / "train.jsonl", dev=dev, out=out, seed=seed, steps=steps, args=args)
+    register()
     with initialize_config_dir(config_dir=str(REPO / "configs"), version_base="1.3"):
         cfg = compose(config_name="train", overrides=overrides)
-    metrics = train(from_config(cfg))["dev"]
+    metrics = train(to_settings(cfg))["dev"]
     return metrics, out / "model"
 
 
@@ -143,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hidden", type=int, default=128, help="encoder width (the tiny preset's is 256)")
     ap.add_argument("--layers", type=int, default=2, help="encoder depth (the tiny preset's is 4)")
     ap.add_argument("--max-length", type=int, default=96, help="tokens per window (the tiny preset's is 128)")
+    ap.add_argument("--pool-size", type=int, help="use only the first N train segments as the pool (default: all)")
     ap.add_argument("--output", help="also write every point as JSON here")
     ap.add_argument("--workdir", help="keep the models here (default: a temporary directory)")
     args = ap.parse_args(argv)
@@ -151,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     import transformers
 
     transformers.logging.set_verbosity_error()
-    pool = load_jsonl(CORPUS / "train.jsonl")
+    pool = load_jsonl(CORPUS / "train.jsonl")[: args.pool_size]
     dev = CORPUS / "dev.jsonl"
     t0 = time.monotonic()
     points: list[dict] = []
@@ -163,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     minutes = (time.monotonic() - t0) / 60
     print(f"\nLearning curves: model=tiny (hidden {args.hidden}, {args.layers} layers, max length {args.max_length}, "
           f"{args.epochs} epochs of batches of {args.batch_size}, at least {args.min_steps} steps), pool = {len(pool)} hand-written train segments with gold as the annotator, "
-          f"dev = {dev.name} (238 segments); mean ± sd over seeds {' '.join(map(str, args.seeds))}; "
+          f"dev = {dev.name} ({len(load_jsonl(dev))} segments); mean ± sd over seeds {' '.join(map(str, args.seeds))}; "
           f"{minutes:.1f} min")
     for metric, title in (("entity_f1", "dev entity micro F1 (strict)"), ("attack_f1", "dev attack-type micro F1")):
         print(f"\n{title}\n{table(points, args.strategies, metric)}\n\n{chart(points, args.strategies, metric)}")

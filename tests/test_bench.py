@@ -3,6 +3,8 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import peaks  # noqa: E402
@@ -57,3 +59,23 @@ def test_articles_reach_their_length_in_paragraphs_and_are_repeatable():
     long_ = arts[-1]["text"].split("\n\n")[0]
     assert long_.count("، ") >= 5 and len(long_.split()) > 150  # the run-on sentence opening a 1,500-word article
     assert articles.build_articles(2) == arts and articles.build_articles(2, seed=1) != arts
+
+
+@pytest.mark.slow
+def test_active_learning_runs_a_round_and_both_strategies_share_their_start(tmp_path):
+    import json
+
+    import active_learning
+
+    out = tmp_path / "points.json"
+    rc = active_learning.main([
+        "--seeds", "0", "--rounds", "1", "--init", "16", "--step", "8", "--epochs", "1", "--min-steps", "3",
+        "--batch-size", "8", "--hidden", "32", "--layers", "1", "--max-length", "48", "--pool-size", "100", "--output", str(out),
+    ])
+    assert rc == 0
+    points = json.loads(out.read_text(encoding="utf-8"))
+    assert [(p["strategy"], p["labelled"]) for p in points] == [
+        ("uncertainty", 16), ("uncertainty", 24), ("random", 16), ("random", 24)]
+    assert all(0.0 <= p["entity_f1"] <= 1.0 and 0.0 <= p["attack_f1"] <= 1.0 for p in points)
+    # same seed, same initial set, same training: the strategies differ only from the second round on
+    assert (points[0]["entity_f1"], points[0]["attack_f1"]) == (points[2]["entity_f1"], points[2]["attack_f1"])
