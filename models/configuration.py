@@ -47,6 +47,7 @@ class RasidConfig(PreTrainedConfig):
     stride: int = 64  # tokens of overlap between consecutive windows
     pooling: str = "mean"  # mean | cls: sequence representation for the type head
     pooled_norm: bool = False  # batch-normalise the pooled vector before the type head (pretrained encoders)
+    type_attention: bool = False  # add per-type attention over tokens to the pooled type logits
     label_all_subwords: bool = False
     classifier_dropout: float = 0.1
     tag_weight: float = 1.0  # joint loss = tag_weight * token CE + type_weight * attack-type BCE

@@ -12,7 +12,8 @@ A checkpoint directory is self-describing::
 
     config.json        RasidConfig: task, label maps, thresholds, windowing,
                        normalisation, the encoder's HF config
-    model.safetensors  weights (encoder.*, token_head.*, type_head.*, type_norm.*)
+    model.safetensors  weights (encoder.*, token_head.*, type_head.*, type_norm.*,
+                       type_query.* and type_value.* with type_attention)
     tokenizer.json ... the fast tokenizer (AutoTokenizer reads it)
 
 The HF Trainer trains this class directly (``forward`` returns the weighted
@@ -81,13 +82,20 @@ class RasidForEventExtraction(PreTrainedModel):
         # nearly one input and learns only the label base rates. BatchNorm subtracts the mean over segments,
         # so what reaches the head is what tells segments apart.
         self.type_norm = nn.BatchNorm1d(hidden) if config.has_classification and config.pooled_norm else None
+        # Label-wise attention: each attack type scores every token (query) and reads its own evidence
+        # there (value). A pooled vector spreads one trigger word over the whole segment; this lets a type
+        # fire on the few tokens that carry it ("fired on worshippers") whatever the rest of the story says.
+        with_att = config.has_classification and config.type_attention
+        self.type_query = nn.Linear(hidden, len(config.attack_types), bias=False) if with_att else None
+        self.type_value = nn.Linear(hidden, len(config.attack_types)) if with_att else None
         self.post_init()  # initialises the heads only: the encoder's modules are initialised already
 
     def _init_weights(self, module: nn.Module) -> None:
         """BERT-style heads: small normal weights, zero bias; BatchNorm at identity."""
         if isinstance(module, nn.Linear):
             nn.init.normal_(module.weight, std=0.02)
-            nn.init.zeros_(module.bias)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
         elif isinstance(module, nn.BatchNorm1d):
             module.reset_parameters()
 
@@ -125,6 +133,12 @@ class RasidForEventExtraction(PreTrainedModel):
                 else:  # inference, or a batch of one (no batch statistics): the running averages
                     pooled = nn.functional.batch_norm(pooled, n.running_mean, n.running_var, n.weight, n.bias, False, 0.0, n.eps)
             type_logits = self.type_head(pooled)  # (B, num_types)
+            if self.type_query is not None:
+                scores = self.type_query(h)  # (B, T, C): how much each token speaks for each type
+                pad = attention_mask.unsqueeze(-1) == 0  # (B, T, 1)
+                scores = scores.float().masked_fill(pad, torch.finfo(torch.float32).min)
+                alpha = scores.softmax(dim=1).to(h.dtype)  # (B, T, C): over the tokens of each segment
+                type_logits = type_logits + (alpha * self.type_value(h)).sum(1)  # (B, C)
         loss = self._loss(token_logits, type_logits, labels, type_labels)
         out = RasidOutput(loss=loss, token_logits=token_logits, type_logits=type_logits)
         return out if return_dict is not False else out.to_tuple()
@@ -148,7 +162,7 @@ class RasidForEventExtraction(PreTrainedModel):
 
     def head_parameters(self) -> list[nn.Parameter]:
         """Parameters initialised here (not by the encoder): they may train at their own rate."""
-        mods = (self.token_head, self.type_head, self.type_norm)
+        mods = (self.token_head, self.type_head, self.type_norm, self.type_query, self.type_value)
         return [p for m in mods if m is not None for p in m.parameters()]
 
     # -- loading -----------------------------------------------------------

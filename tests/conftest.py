@@ -21,8 +21,8 @@ def load_jsonl(path: Path) -> list[dict]:
 
 
 def make_checkpoint(path: Path, task: str = "joint", hidden: int = 32, layers: int = 1, max_length: int = 32,
-                    stride: int = 8, seed: int = 0) -> Path:
-    """A random-weight rasid checkpoint with a WordPiece vocabulary from corpus text."""
+                    stride: int = 8, seed: int = 0, **config) -> Path:
+    """A random-weight rasid checkpoint with a WordPiece vocabulary from corpus text; ``config``: more RasidConfig fields."""
     import torch
 
     from rasid.inference.encoding import prepare
@@ -41,7 +41,7 @@ def make_checkpoint(path: Path, task: str = "joint", hidden: int = 32, layers: i
         entity_labels=["ACTOR", "KILLED", "WOUNDED"] if task != "classification" else [],
         attack_types=ATTACK_TYPES if task != "tagging" else [],
         thresholds={t: 0.5 for t in ATTACK_TYPES} if task != "tagging" else {},
-        max_length=max_length, stride=stride, normalization=norm.to_dict(),
+        max_length=max_length, stride=stride, normalization=norm.to_dict(), **config,
     )
     model = RasidForEventExtraction(cfg)
     with torch.no_grad():  # make the token head emit entities sometimes: bias towards B-/I- tags

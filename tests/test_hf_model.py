@@ -231,3 +231,52 @@ def test_forward_returns_the_weighted_joint_loss(tiny_ckpt):
     only_tags = model(input_ids=ids, labels=labels).loss
     assert torch.allclose(only_tags, 0.7 * ce)
     assert isinstance(model(input_ids=ids, return_dict=False), tuple)
+
+
+def test_type_attention_reads_tokens_ignores_padding_and_exports(tmp_path):
+    """Per-type attention: saved and reloaded with the checkpoint, blind to padding, the same logits in ONNX."""
+    from conftest import make_checkpoint
+    from safetensors import safe_open
+
+    path = make_checkpoint(tmp_path / "att", type_attention=True, pooled_norm=True)
+    with safe_open(str(path / "model.safetensors"), "pt") as f:
+        assert {"type_query.weight", "type_value.weight", "type_value.bias"} <= set(f.keys())
+    model = RasidForEventExtraction.from_pretrained(path).eval()
+    assert model.config.type_attention and model.type_query.weight.shape == (8, 32)
+    with torch.no_grad():  # sharp attention, so a change in the attended tokens moves the logits
+        model.type_query.weight.normal_(0, 2.0)
+        model.type_value.weight.normal_(0, 2.0)
+    ids, mask = _batch(model_tokenizer(path), TEXTS + ["هجوم"])
+    ids, mask = torch.from_numpy(ids), torch.from_numpy(mask)
+    n = int(mask[2].sum())
+    assert n < ids.shape[1], "the last text must be the padded one"
+    with torch.no_grad():
+        batch = model(input_ids=ids, attention_mask=mask).type_logits  # (3, 8): the last one padded
+        alone = model(input_ids=ids[2:, :n], attention_mask=mask[2:, :n]).type_logits  # (1, 8)
+        no_att = model.type_head(model.type_norm.eval()(_mean_pooled(model, ids, mask)))  # the pooled part only
+    assert torch.allclose(batch[2:], alone, atol=1e-5)  # padding tokens receive no attention
+    both = batch
+    assert (both - no_att).abs().max() > 1e-2  # the attention adds its own evidence
+
+    pytest.importorskip("onnxruntime")
+    import onnxruntime as ort
+
+    from rasid.inference.export import export_onnx
+
+    model.save_pretrained(path)
+    export_onnx(path, tmp_path / "onnx")
+    sess = ort.InferenceSession(str(tmp_path / "onnx" / "model.onnx"), providers=["CPUExecutionProvider"])
+    token_logits, type_logits = sess.run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})
+    assert np.allclose(type_logits, both.numpy(), atol=1e-4)
+
+
+def model_tokenizer(path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(path)
+
+
+def _mean_pooled(model, ids, mask):
+    h = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state  # (B, T, H)
+    m = mask.unsqueeze(-1).float()
+    return (h * m).sum(1) / m.sum(1)  # (B, H)

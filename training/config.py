@@ -91,6 +91,7 @@ class ModelConfig:
     stride: int = MISSING
     pooling: Pooling = MISSING
     pooled_norm: bool = MISSING
+    type_attention: bool = MISSING
     classifier_dropout: float = MISSING
     normalization: NormalizationSettings = MISSING
     mlm_epochs: float = MISSING  # masked-LM epochs on corpus text before fine-tuning (from-scratch only)

@@ -130,6 +130,7 @@ def train(s: TrainConfig) -> dict:
         stride=s.model.stride,
         pooling=s.model.pooling,
         pooled_norm=s.model.pooled_norm,
+        type_attention=s.model.type_attention,
         label_all_subwords=s.task.label_all_subwords,
         classifier_dropout=s.model.classifier_dropout,
         normalization=norm.to_dict(),
