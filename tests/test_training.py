@@ -171,12 +171,31 @@ def test_smoke_train_each_task(task, small_data, tmp_path):
     assert cfg["task"] == task and cfg["max_length"] == 48 and cfg["normalization"]["strip_diacritics"]
     assert ("entities" in metrics["test"]) == (task != "classification")
     assert ("attack_types" in metrics["test"]) == (task != "tagging")
-    if task != "tagging":
-        assert set(cfg["thresholds"]) == set(cfg["attack_types"])
+    if task != "tagging":  # the default: one threshold for every type, saved with the weights and used on test
+        assert cfg["thresholds"] == {t: 0.5 for t in cfg["attack_types"]} == metrics["test"]["attack_types"]["thresholds"]
     from rasid.inference.predictor import Predictor
 
     res = Predictor.from_pretrained(model).predict("قتل ثلاثة جنود في هجوم")
     assert set(res) == {"entities", "attack_types", "events"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("value", ["0.3", "null"])
+def test_type_threshold_is_fixed_or_tuned_on_dev(value, small_data, tmp_path, monkeypatch):
+    import rasid.training.evaluate as ev
+
+    tuned = []
+    monkeypatch.setattr(ev, "tune_thresholds", lambda gold, scores, types: tuned.append(len(gold)) or {t: 0.123 for t in types})
+    out = tmp_path / "run"
+    s = to_settings(compose_cfg(SHRINK + data_overrides(small_data) + ["task=classification", f"output_dir={out}",
+                                                                     f"trainer.type_threshold={value}"]))
+    metrics = train(s)
+    cfg = json.loads((out / "model" / "config.json").read_text())
+    want = 0.3 if value == "0.3" else 0.123
+    assert cfg["thresholds"] == {t: want for t in cfg["attack_types"]} == metrics["test"]["attack_types"]["thresholds"]
+    assert tuned == ([] if value == "0.3" else [30])  # tuned once, on the 30 dev segments
+    card = (out / "model" / "README.md").read_text(encoding="utf-8")
+    assert ("one for all types" in card) == (value == "0.3")
 
 
 @pytest.mark.slow

@@ -112,6 +112,7 @@ class TrainerConfig:
     num_threads: Optional[int] = MISSING
     html_reports: bool = MISSING
     progress_bar: bool = MISSING
+    type_threshold: Optional[float] = MISSING  # one attack-type threshold for all types; None = tune each on dev
     # transformers.TrainingArguments, handed over as is (TrainingArguments checks names and values)
     args: dict[str, Any] = field(default_factory=dict)
 

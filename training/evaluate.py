@@ -208,7 +208,8 @@ def write_reports(metrics: dict, examples: list[dict], json_path: Path | None, h
 
 
 def finalize_checkpoint(model, tokenizer, out: Path, dev_recs: list[dict], test_recs: list[dict], s) -> dict:
-    """Save the model, tune thresholds on dev, evaluate, write card; swap into out/model."""
+    """Save the model, set the attack-type thresholds (trainer.type_threshold, or tuned on dev), evaluate,
+    write the card; swap into out/model."""
     from rasid.inference.predictor import Predictor
 
     from .card import data_files, write_model_card
@@ -219,11 +220,17 @@ def finalize_checkpoint(model, tokenizer, out: Path, dev_recs: list[dict], test_
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(str(tmp))
     predictor = Predictor.from_pretrained(tmp)
+    fixed = s.trainer.type_threshold
+    if fixed is not None and model.config.has_classification:  # one threshold for all: nothing to tune on dev
+        predictor.thresholds = {t: float(fixed) for t in model.config.attack_types}
+        model.config.thresholds = dict(predictor.thresholds)
+        model.save_pretrained(tmp)
     results: dict = {}
     for split, recs in (("dev", dev_recs), ("test", test_recs)):
         if not recs:
             continue
-        metrics, examples = evaluate(predictor, recs, s.trainer.args.get("per_device_eval_batch_size", 8), tune=(split == "dev"))
+        tune = split == "dev" and fixed is None
+        metrics, examples = evaluate(predictor, recs, s.trainer.args.get("per_device_eval_batch_size", 8), tune=tune)
         metrics["split"] = split
         results[split] = metrics
         if split == "dev" and model.config.has_classification:
