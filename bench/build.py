@@ -2,6 +2,7 @@
 
     work/SHAPE/rasid    rasid checkpoint       work/SHAPE/hf_tok  BertForTokenClassification
     work/SHAPE/onnx     model.onnx + int8      work/SHAPE/hf_cls  BertForSequenceClassification
+    work/SHAPE/onnx_unfused  the same without kernel fusion (rasid-export --no-optimize)
 
 Every model of a shape shares one tokenizer. The ``e5`` shape uses the default
 encoder's own pruned SentencePiece tokenizer when ``make setup`` has put it in
@@ -67,7 +68,8 @@ def _build(shape: str, work: Path) -> str:
                       stride=64, normalization=norm.to_dict())
     RasidForEventExtraction(cfg).save_pretrained(d / "rasid")
     tok.save_pretrained(str(d / "rasid"))
-    export_onnx(d / "rasid", d / "onnx", quantize="int8")
+    export_onnx(d / "rasid", d / "onnx", quantize="int8")  # fused kernels, then int8: what rasid-export writes
+    export_onnx(d / "rasid", d / "onnx_unfused", quantize="int8", optimize=False)  # the plain traced graph, to compare
     BertForTokenClassification(BertConfig(**dims, num_labels=len(cfg.tags))).save_pretrained(d / "hf_tok")
     BertForSequenceClassification(BertConfig(**dims, num_labels=len(ATTACK_TYPES))).save_pretrained(d / "hf_cls")
     for sub in ("hf_tok", "hf_cls"):

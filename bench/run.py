@@ -67,8 +67,9 @@ def run_variant(variant: str, shape: str, work: Path, n: int, threads: int) -> d
         if variant == "rasid-torch-fp32":
             p = Predictor.from_pretrained(d / "rasid", num_threads=threads)
         else:
-            p = Predictor.from_pretrained(d / "onnx", backend="onnx", num_threads=threads,
-                                          onnx_file="model.int8.onnx" if variant.endswith("int8") else "model.onnx")
+            graphs = d / ("onnx_unfused" if "unfused" in variant else "onnx")
+            p = Predictor.from_pretrained(graphs, backend="onnx", num_threads=threads,
+                                          onnx_file="model.int8.onnx" if "int8" in variant else "model.onnx")
         p.predict(texts[:8])  # warm-up
         with Timer() as tm:
             p.predict(texts, batch_size=32)
@@ -134,7 +135,7 @@ def with_ratio_and_peak(res: dict, base: dict, rate: str, pk: dict, int8_problem
     """Ratio against this run's baseline, and the fraction of the peak of the variant's kernel family."""
     res["ratio_vs_baseline"] = round(res[rate] / base[rate], 2)
     res["cpu_ratio_vs_baseline"] = round(base["cpu_seconds"] / res["cpu_seconds"], 2)  # same work: less CPU is faster
-    is_int8 = res["name"].endswith("int8")
+    is_int8 = "int8" in res["name"]
     if res["name"].startswith("rasid-predict-"):  # the whole command: load time included, no kernel fraction
         res["fraction_of_peak"], res["of_peak"] = None, "n/a (whole command)"
     else:
@@ -195,7 +196,8 @@ def main() -> None:
             print(f"building {shape} models ...", flush=True)
             tokenizers[shape] = build(shape, Path(tmp))
             base = None
-            for v in ("baseline", "rasid-torch-fp32", "rasid-onnx-fp32", "rasid-onnx-int8"):
+            for v in ("baseline", "rasid-torch-fp32", "rasid-onnx-fp32", "rasid-onnx-int8",
+                      "rasid-onnx-fp32-unfused", "rasid-onnx-int8-unfused"):
                 res = spawn(["--variant", v, "--shape", shape, "--work", tmp, *common])
                 base = base or res
                 variants.append(with_ratio_and_peak(res, base, "segments_per_s", pk, int8_problem))
