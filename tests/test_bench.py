@@ -79,3 +79,19 @@ def test_active_learning_runs_a_round_and_both_strategies_share_their_start(tmp_
     assert all(0.0 <= p["entity_f1"] <= 1.0 and 0.0 <= p["attack_f1"] <= 1.0 for p in points)
     # same seed, same initial set, same training: the strategies differ only from the second round on
     assert (points[0]["entity_f1"], points[0]["attack_f1"]) == (points[2]["entity_f1"], points[2]["attack_f1"])
+
+
+def test_agreement_counts_span_type_and_count_differences():
+    import agreement
+
+    def res(ents, types):
+        return {"entities": [{"start": s, "end": e, "label": lab, "count": c} for s, e, lab, c in ents],
+                "attack_types": [{"label": t, "score": 0.9} for t in types]}
+
+    ref = [res([(0, 5, "ACTOR", None), (6, 9, "KILLED", 3)], ["BOMBING"]), res([(0, 4, "WOUNDED", 2)], [])]
+    other = [res([(0, 5, "ACTOR", None), (6, 9, "KILLED", 4)], ["BOMBING", "AMBUSH"]), res([(0, 3, "WOUNDED", 2)], [])]
+    r = agreement.compare(ref, other, 8, [{"BOMBING": 0.9}, {}], [{"BOMBING": 0.7, "AMBUSH": 0.6}, {}])
+    assert r["span_agreement"] == round(2 / 4, 4)  # 2 shared of 4 distinct spans
+    assert r["type_agreement"] == round(1 - 1 / 16, 4)  # one of 2 x 8 decisions differs
+    assert r["count_agreement"] == 0.0  # the one span in both has 3 against 4
+    assert r["max_type_score_gap"] == 0.6 and r["spans"] == [3, 3]

@@ -1,0 +1,92 @@
+"""Do the ONNX graphs of a trained checkpoint decide what the torch model decides?
+
+    python bench/agreement.py --model outputs/default/model            # the shipped test split
+    python bench/agreement.py --model DIR --data FILE.jsonl --workdir /tmp/onnx
+
+Exports the checkpoint twice (fused, as ``rasid-export`` writes it, and the
+plain traced graph), each in fp32 and int8, predicts every segment with each,
+and prints, against torch fp32: the share of entity spans (same start, end and
+label) and of attack-type decisions (segment x type) that agree, the largest
+attack-score difference, and the share of segments where the casualty counts
+agree. The issue's bar is 99% for spans and types; trained weights matter here,
+since random ones put every score near 0.5 and spans nowhere in particular.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def decisions(results: list[dict]) -> tuple[set, set, dict]:
+    spans = {(i, e["start"], e["end"], e["label"]) for i, r in enumerate(results) for e in r["entities"]}
+    types = {(i, t["label"]) for i, r in enumerate(results) for t in r["attack_types"]}
+    counts = {(i, e["start"], e["end"]): e.get("count") for i, r in enumerate(results) for e in r["entities"]
+              if e["label"] in ("KILLED", "WOUNDED")}
+    return spans, types, counts
+
+
+def compare(ref: list[dict], other: list[dict], n_types: int, ref_scores: list[dict], other_scores: list[dict]) -> dict:
+    s_a, t_a, c_a = decisions(ref)
+    s_b, t_b, c_b = decisions(other)
+    shared = set(c_a) & set(c_b)
+    gap = max((abs(a.get(k, 0.0) - b.get(k, 0.0)) for a, b in zip(ref_scores, other_scores) for k in a | b), default=0.0)
+    return {
+        "span_agreement": round(len(s_a & s_b) / max(1, len(s_a | s_b)), 4),
+        "type_agreement": round(1 - len(t_a ^ t_b) / max(1, len(ref) * n_types), 4),
+        "count_agreement": round(sum(c_a[k] == c_b[k] for k in shared) / max(1, len(shared)), 4),
+        "max_type_score_gap": round(gap, 4),
+        "spans": [len(s_a), len(s_b)],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="a trained checkpoint directory")
+    ap.add_argument("--data", default=str(REPO / "data" / "corpus" / "test.jsonl"))
+    ap.add_argument("--workdir", help="keep the ONNX graphs here (default: a temporary directory)")
+    ap.add_argument("--output", help="also write the figures as JSON here")
+    args = ap.parse_args(argv)
+    import transformers
+
+    from rasid.inference.export import export_onnx
+    from rasid.inference.predictor import Predictor
+
+    transformers.logging.set_verbosity_error()
+    texts = [json.loads(x)["text"] for x in Path(args.data).read_text(encoding="utf-8").splitlines() if x.strip()]
+    ref_p = Predictor.from_pretrained(args.model)
+    every = {t: 0.0 for t in ref_p.config.attack_types}  # scores of every type, for the score gap
+
+    def run(p):
+        decided = p.predict(texts, batch_size=32)
+        scored = p.predict(texts, batch_size=32, thresholds=every)
+        return decided, [{t["label"]: t["score"] for t in r["attack_types"]} for r in scored]
+
+    ref, ref_scores = run(ref_p)
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.workdir or tmp)
+        for name, fused in (("fused", True), ("unfused", False)):
+            export_onnx(args.model, work / name, quantize="int8", optimize=fused)
+            for graph in ("model.onnx", "model.int8.onnx"):
+                label = f"onnx-{'int8' if 'int8' in graph else 'fp32'}-{name}"
+                got, scores = run(Predictor.from_pretrained(work / name, backend="onnx", onnx_file=graph))
+                rows[label] = compare(ref, got, len(every), ref_scores, scores)
+                r = rows[label]
+                print(f"{label:<20} spans {100 * r['span_agreement']:6.2f}%  types {100 * r['type_agreement']:6.2f}%  "
+                      f"counts {100 * r['count_agreement']:6.2f}%  max type-score gap {r['max_type_score_gap']:.4f}  "
+                      f"(spans torch/onnx {r['spans'][0]}/{r['spans'][1]})", flush=True)
+    print(f"{len(texts)} segments of {Path(args.data).name}; reference: torch fp32 of {args.model}")
+    if args.output:
+        Path(args.output).write_text(json.dumps({"model": str(args.model), "data": str(args.data),
+                                                 "segments": len(texts), "vs_torch_fp32": rows}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
