@@ -3,8 +3,9 @@
     python bench/agreement.py --model outputs/default/model            # the shipped test split
     python bench/agreement.py --model DIR --data FILE.jsonl --workdir /tmp/onnx
 
-Exports the checkpoint twice (fused, as ``rasid-export`` writes it, and the
-plain traced graph), each in fp32 and int8, predicts every segment with each,
+Exports the checkpoint as ``rasid-export`` writes it (fused; int8 with the
+feed-forward layers in fp32), with every int8 layer quantised or all but the
+second feed-forward layer, and as the plain traced graph; predicts every segment with each,
 and prints, against torch fp32: the share of entity spans (same start, end and
 label) and of attack-type decisions (segment x type) that agree, the largest
 attack-score difference, and the share of segments where the casualty counts
@@ -71,14 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.workdir or tmp)
-        for name, fused in (("fused", True), ("unfused", False)):
-            export_onnx(args.model, work / name, quantize="int8", optimize=fused)
-            for graph in ("model.onnx", "model.int8.onnx"):
-                label = f"onnx-{'int8' if 'int8' in graph else 'fp32'}-{name}"
+        exports = (("fused", True, "ffn"), ("fused-int8-keep-ffn-output", True, "ffn-output"),
+                   ("fused-int8-all", True, "none"), ("unfused", False, "ffn"))
+        for name, fused, keep in exports:
+            export_onnx(args.model, work / name, quantize="int8", optimize=fused, int8_keep=keep)
+            graphs = ("model.onnx", "model.int8.onnx") if keep == "ffn" else ("model.int8.onnx",)
+            for graph in graphs:
+                label = f"onnx-{'fp32' if graph == 'model.onnx' else 'int8'}-{name}"
                 got, scores = run(Predictor.from_pretrained(work / name, backend="onnx", onnx_file=graph))
-                rows[label] = compare(ref, got, len(every), ref_scores, scores)
-                r = rows[label]
-                print(f"{label:<20} spans {100 * r['span_agreement']:6.2f}%  types {100 * r['type_agreement']:6.2f}%  "
+                rows[label] = r = compare(ref, got, len(every), ref_scores, scores)
+                print(f"{label:<32} spans {100 * r['span_agreement']:6.2f}%  types {100 * r['type_agreement']:6.2f}%  "
                       f"counts {100 * r['count_agreement']:6.2f}%  max type-score gap {r['max_type_score_gap']:.4f}  "
                       f"(spans torch/onnx {r['spans'][0]}/{r['spans'][1]})", flush=True)
     print(f"{len(texts)} segments of {Path(args.data).name}; reference: torch fp32 of {args.model}")

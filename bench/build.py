@@ -3,6 +3,7 @@
     work/SHAPE/rasid    rasid checkpoint       work/SHAPE/hf_tok  BertForTokenClassification
     work/SHAPE/onnx     model.onnx + int8      work/SHAPE/hf_cls  BertForSequenceClassification
     work/SHAPE/onnx_unfused  the same without kernel fusion (rasid-export --no-optimize)
+    work/SHAPE/onnx_int8_all the feed-forward layers int8 too (rasid-export --int8-keep none)
 
 Every model of a shape shares one tokenizer. The ``e5`` shape uses the default
 encoder's own pruned SentencePiece tokenizer when ``make setup`` has put it in
@@ -70,6 +71,7 @@ def _build(shape: str, work: Path) -> str:
     tok.save_pretrained(str(d / "rasid"))
     export_onnx(d / "rasid", d / "onnx", quantize="int8")  # fused kernels, then int8: what rasid-export writes
     export_onnx(d / "rasid", d / "onnx_unfused", quantize="int8", optimize=False)  # the plain traced graph, to compare
+    export_onnx(d / "rasid", d / "onnx_int8_all", quantize="int8", int8_keep="none")  # every dense layer int8
     BertForTokenClassification(BertConfig(**dims, num_labels=len(cfg.tags))).save_pretrained(d / "hf_tok")
     BertForSequenceClassification(BertConfig(**dims, num_labels=len(ATTACK_TYPES))).save_pretrained(d / "hf_cls")
     for sub in ("hf_tok", "hf_cls"):

@@ -67,7 +67,7 @@ def run_variant(variant: str, shape: str, work: Path, n: int, threads: int) -> d
         if variant == "rasid-torch-fp32":
             p = Predictor.from_pretrained(d / "rasid", num_threads=threads)
         else:
-            graphs = d / ("onnx_unfused" if "unfused" in variant else "onnx")
+            graphs = d / ("onnx_unfused" if "unfused" in variant else "onnx_int8_all" if variant.endswith("-all") else "onnx")
             p = Predictor.from_pretrained(graphs, backend="onnx", num_threads=threads,
                                           onnx_file="model.int8.onnx" if "int8" in variant else "model.onnx")
         p.predict(texts[:8])  # warm-up
@@ -197,7 +197,7 @@ def main() -> None:
             tokenizers[shape] = build(shape, Path(tmp))
             base = None
             for v in ("baseline", "rasid-torch-fp32", "rasid-onnx-fp32", "rasid-onnx-int8",
-                      "rasid-onnx-fp32-unfused", "rasid-onnx-int8-unfused"):
+                      "rasid-onnx-fp32-unfused", "rasid-onnx-int8-unfused", "rasid-onnx-int8-all"):
                 res = spawn(["--variant", v, "--shape", shape, "--work", tmp, *common])
                 base = base or res
                 variants.append(with_ratio_and_peak(res, base, "segments_per_s", pk, int8_problem))
