@@ -160,8 +160,9 @@ def run_article_variant(variant: str, shape: str, work: Path, per_size: int, thr
         if variant == "rasid-torch-fp32":
             p = Predictor.from_pretrained(d / "rasid", num_threads=threads, device="cpu")
         else:
-            p = Predictor.from_pretrained(d / "onnx", backend="onnx", num_threads=threads, device="cpu",
-                                          onnx_file="model.int8.onnx" if variant.endswith("int8") else "model.onnx")
+            graphs = d / ("onnx_int8_all" if variant.endswith("-all") else "onnx")
+            p = Predictor.from_pretrained(graphs, backend="onnx", num_threads=threads, device="cpu",
+                                          onnx_file="model.int8.onnx" if "int8" in variant else "model.onnx")
         p.predict(texts[:1])  # warm-up
         with Timer() as tm:
             p.predict(texts, batch_size=32)

@@ -208,7 +208,7 @@ def main() -> None:
             print(f"  {shape:<5} articles: {long_} of {3 * args.articles} longer than 512 tokens "
                   "(the baseline's text-classification pipeline sees only their first 512)", flush=True)
             base = None
-            for v in ("baseline", "rasid-torch-fp32", "rasid-onnx-fp32", "rasid-onnx-int8",
+            for v in ("baseline", "rasid-torch-fp32", "rasid-onnx-fp32", "rasid-onnx-int8", "rasid-onnx-int8-all",
                       "rasid-predict-torch", "rasid-predict-onnx-int8"):
                 res = spawn(["--variant", v, "--workload", "articles", "--shape", shape, "--work", tmp, *common])
                 base = base or res
