@@ -185,14 +185,15 @@ def test_type_threshold_is_fixed_or_tuned_on_dev(value, small_data, tmp_path, mo
     import rasid.training.evaluate as ev
 
     tuned = []
-    monkeypatch.setattr(ev, "tune_thresholds", lambda gold, scores, types: tuned.append(len(gold)) or {t: 0.123 for t in types})
+    monkeypatch.setattr(ev, "tune_thresholds",
+                        lambda gold, scores, types: tuned.append(len(gold)) or {t: 0.1 + i / 100 for i, t in enumerate(types)})
     out = tmp_path / "run"
     s = to_settings(compose_cfg(SHRINK + data_overrides(small_data) + ["task=classification", f"output_dir={out}",
                                                                      f"trainer.type_threshold={value}"]))
     metrics = train(s)
     cfg = json.loads((out / "model" / "config.json").read_text())
-    want = 0.3 if value == "0.3" else 0.123
-    assert cfg["thresholds"] == {t: want for t in cfg["attack_types"]} == metrics["test"]["attack_types"]["thresholds"]
+    want = {t: 0.3 if value == "0.3" else 0.1 + i / 100 for i, t in enumerate(cfg["attack_types"])}
+    assert cfg["thresholds"] == want == metrics["test"]["attack_types"]["thresholds"]
     assert tuned == ([] if value == "0.3" else [30])  # tuned once, on the 30 dev segments
     card = (out / "model" / "README.md").read_text(encoding="utf-8")
     assert ("one for all types" in card) == (value == "0.3")

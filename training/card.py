@@ -106,7 +106,7 @@ def write_model_card(path: Path, config, results: dict, s) -> None:
 - Attack types: {', '.join(types) or 'none'}
 - Max window: {config.max_length} tokens, stride {config.stride}; longer segments are windowed
 - Normalisation: {config.normalization}
-- Attack-type thresholds ({'one for all types' if s.trainer.type_threshold is not None else 'tuned on dev'}): {config.thresholds or 'n/a'}
+- Attack-type thresholds ({'one for all types' if len(set((config.thresholds or {}).values())) == 1 else 'per type'}): {config.thresholds or 'n/a'}
 - Data files:
 {data or '  - (not recorded)'}
 - Seed: {s.seed}
