@@ -3,7 +3,7 @@
 A transformers ``PreTrainedConfig`` with the encoder's own config as a
 sub-config, so ``AutoConfig.from_pretrained(dir)`` reads it once rasid is
 imported (``rasid.models`` registers ``model_type: "rasid"``). It carries the
-task, the label maps, the attack-type thresholds tuned on dev, the windowing,
+task, the label maps, the attack-type thresholds, the windowing,
 the text normalisation and the word-splitting stems: the predictor needs
 nothing else.
 
@@ -42,7 +42,7 @@ class RasidConfig(PreTrainedConfig):
     task: str = "joint"  # joint | tagging | classification
     entity_labels: list = field(default_factory=list)  # e.g. ["ACTOR", "KILLED", "WOUNDED"]
     attack_types: list = field(default_factory=list)
-    thresholds: dict = field(default_factory=dict)  # per attack type, tuned on dev
+    thresholds: dict = field(default_factory=dict)  # per attack type (trainer.type_threshold, or tuned on dev)
     max_length: int = 256  # tokens per window, [CLS]/[SEP] included
     stride: int = 64  # tokens of overlap between consecutive windows
     pooling: str = "mean"  # mean | cls: sequence representation for the type head
