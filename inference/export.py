@@ -33,8 +33,8 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path, quantize: str | None
 
     With ``optimize``, a BERT-family encoder is traced with eager attention (the graph pattern
     onnxruntime's optimiser recognises) and fused: embeddings + LayerNorm, attention, bias + GELU and
-    residual + LayerNorm each become one kernel. int8 quantisation then runs on the fused graph, so
-    the attention's matmuls stay in fp32 inside the fused kernel and only the dense layers go int8.
+    residual + LayerNorm each become one kernel. int8 quantisation then runs on the fused graph: the
+    fused attention becomes QAttention (int8 projections) and the dense layers MatMulInteger.
 
     int8 weights are per output channel. ``int8_keep`` leaves dense layers in fp32: ``ffn`` (both
     feed-forward layers of every block: int8 spans then agree with fp32 on 99% of the test split for
