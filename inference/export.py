@@ -40,6 +40,8 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path, quantize: str | None
     feed-forward layers of every block: int8 spans then agree with fp32 on 99% of the test split for
     the default model), ``ffn-output`` (the second one only: 95%, faster) or ``none`` (all int8:
     90%, fastest). The feed-forward activations have the outliers that per-tensor int8 flattens."""
+    if int8_keep not in INT8_KEEP:  # before any export work
+        raise ValueError(f"int8_keep must be one of {INT8_KEEP}, not {int8_keep!r}")
     import torch
 
     from rasid.models.modeling import CONFIG_NAME, RasidForEventExtraction, load_config, quiet_loading
@@ -83,8 +85,6 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path, quantize: str | None
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        if int8_keep not in INT8_KEEP:
-            raise ValueError(f"int8_keep must be one of {INT8_KEEP}, not {int8_keep!r}")
         q_path = out_dir / "model.int8.onnx"
         # fused contrib ops carry no inferred types: tell the quantiser their tensors are fp32
         quantize_dynamic(str(onnx_path), str(q_path), weight_type=QuantType.QInt8, per_channel=True,

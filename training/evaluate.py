@@ -217,14 +217,12 @@ def finalize_checkpoint(model, tokenizer, out: Path, dev_recs: list[dict], test_
     tmp, final = out / "model.tmp", out / "model"
     shutil.rmtree(tmp, ignore_errors=True)
     model.config.training_data = data_files(s)  # names, sizes and hashes: no machine paths in config.json
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(str(tmp))
-    predictor = Predictor.from_pretrained(tmp)
     fixed = s.trainer.type_threshold
     if fixed is not None and model.config.has_classification:  # one threshold for all: nothing to tune on dev
-        predictor.thresholds = {t: float(fixed) for t in model.config.attack_types}
-        model.config.thresholds = dict(predictor.thresholds)
-        model.save_pretrained(tmp)
+        model.config.thresholds = {t: float(fixed) for t in model.config.attack_types}
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(str(tmp))
+    predictor = Predictor.from_pretrained(tmp)  # reads those thresholds from config.json
     results: dict = {}
     for split, recs in (("dev", dev_recs), ("test", test_recs)):
         if not recs:
