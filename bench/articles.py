@@ -106,7 +106,7 @@ def rasid_windows(model_dir: Path, texts: list[str]) -> list[int]:
     from rasid.models.configuration import load_config
 
     p = Predictor(model_dir, None, load_tokenizer(model_dir), load_config(model_dir))
-    words = [prepare(t[s:e], p.norm_cfg, p.stems).word_strings() for t in texts for s, e in split_segments(t, p.max_segment_words)]
+    words = [prepare(t[s:e], p.norm_cfg, p.stems).input_strings() for t in texts for s, e in split_segments(t, p.max_segment_words)]
     words = [w for w in words if w]
     enc = encode(p.tokenizer, words, p.config.max_length, p.config.stride)
     return [len(ids) for ids in enc["input_ids"]]

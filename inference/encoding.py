@@ -20,9 +20,20 @@ class Prepared:
     norm: str  # normalised text the model sees
     src: list[int]  # norm index -> original index
     words: list[tuple[int, int]]  # word spans in `norm`
+    # What the encoder reads: spans in `norm` (the words, or the written words that hold them) and,
+    # for each, the index of the word whose label it carries
+    inputs: list[tuple[int, int]] | None = None
+    owners: list[int] | None = None
 
     def word_strings(self) -> list[str]:
         return [self.norm[s:e] for s, e in self.words]
+
+    def input_strings(self) -> list[str]:
+        return [self.norm[s:e] for s, e in self.inputs] if self.inputs is not None else self.word_strings()
+
+    def owner(self, i: int) -> int:
+        """Word index whose label the encoder's input word ``i`` carries."""
+        return self.owners[i] if self.owners is not None else i
 
     def original_span(self, first_word: int, last_word: int, cfg: NormalizationConfig) -> tuple[int, int]:
         """Original-text span covering words first_word..last_word (inclusive)."""
@@ -31,7 +42,18 @@ class Prepared:
 
 def prepare(text: str, cfg: NormalizationConfig, stems: frozenset[str] = DEFAULT_STEMS) -> Prepared:
     norm, src = normalize(text, cfg)
-    return Prepared(text, norm, src, split_words(norm, stems, cfg.proclitics))
+    words = split_words(norm, stems, cfg.proclitics)
+    if cfg.word_input == "split" or cfg.proclitics == "with":
+        return Prepared(text, norm, src, words)
+    # word_input="whole": the encoder reads each written word once; split_words cut every written
+    # word into consecutive parts, so a part belongs to the written word it starts in
+    inputs = split_words(norm, stems, "with")
+    owners, j = [], 0
+    for s, e in inputs:
+        while j + 1 < len(words) and words[j + 1][0] < e:
+            j += 1  # the last part inside this written word: the stem after و ف ب ل
+        owners.append(j)
+    return Prepared(text, norm, src, words, inputs, owners)
 
 
 def check_fast_tokenizer(tokenizer) -> None:

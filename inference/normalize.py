@@ -44,10 +44,15 @@ class NormalizationConfig:
     # Word splitting, saved with the rest: "without" splits attached و ف ب ل off where spans start after
     # them (the schema); "with" keeps written words whole, for datasets whose spans include them (ANERcorp)
     proclitics: str = "without"
+    # What the encoder reads: "split" feeds the words above (و and الجيش apart); "whole" feeds words as
+    # written (والجيش) and each written word's label is its last part's, so spans still start after و
+    word_input: str = "split"
 
     def __post_init__(self):
         if self.proclitics not in ("with", "without"):
             raise ValueError(f"proclitics must be 'with' or 'without', not {self.proclitics!r}")
+        if self.word_input not in ("split", "whole"):
+            raise ValueError(f"word_input must be 'split' or 'whole', not {self.word_input!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -485,7 +485,7 @@ class Predictor:
         windows: list[_Window] = []
         for start in range(0, len(flat), 256):  # tokenize in chunks: bounded memory on huge inputs
             chunk = flat[start : start + 256]
-            enc = encode(self.tokenizer, [segs[d][k][2].word_strings() for d, k in chunk], cfg.max_length, cfg.stride)
+            enc = encode(self.tokenizer, [segs[d][k][2].input_strings() for d, k in chunk], cfg.max_length, cfg.stride)
             for w, sample in enumerate(enc["overflow_to_sample_mapping"]):
                 d, k = chunk[sample]
                 windows.append(_Window(d, k, enc["input_ids"][w], enc.word_ids(w)))
@@ -528,7 +528,9 @@ class Predictor:
                 continue
             n = len(win.ids)
             words = best.setdefault(key, {})
-            for w, pos in first_subword_positions(win.word_ids).items():
+            prep = segs[win.doc][win.seg][2]
+            for g, pos in first_subword_positions(win.word_ids).items():
+                w = prep.owner(g)  # the word this input word speaks for (itself, unless word_input="whole")
                 centrality = min(pos, n - 1 - pos)  # keep the window with most context
                 if w not in words or centrality > words[w][0]:
                     words[w] = (centrality, token_probs[i][pos])
@@ -564,20 +566,22 @@ class Predictor:
             return []
         probs = np.stack([word_probs[w][1] for w in words])  # (W, num_tags)
         path = viterbi_iob2(np.log(probs + 1e-12), self.tags)
-        spans: list[list] = []  # label, first word, last word, probs
-        prev_w = None
-        for i, (w, t) in enumerate(zip(words, path)):
+        # Positions below index `words`, the words that have a prediction: all of them, or with
+        # word_input="whole" the last part of each written word (a proclitic before it has none).
+        spans: list[list] = []  # label, first position, last position, probs
+        prev = None
+        for i, t in enumerate(path):
             tag, p = self.tags[t], float(probs[i, t])
             if tag == "O":
-                prev_w = None
+                prev = None
                 continue
             bio, label = tag.split("-", 1)
-            if bio == "I" and spans and prev_w == w - 1 and spans[-1][0] == label:
-                spans[-1][2] = w
+            if bio == "I" and spans and prev == i - 1 and spans[-1][0] == label:
+                spans[-1][2] = i
                 spans[-1][3].append(p)
             else:
-                spans.append([label, w, w, [p]])
-            prev_w = w
+                spans.append([label, i, i, [p]])
+            prev = i
         # Two spans of one label with no word between are one span cut in two by a
         # stray B- tag (`تنظيم | داعش`, `سبعة | و | عشرين`): in the corpus fewer
         # than 1% of ACTOR pairs touch, and no KILLED or WOUNDED pair does.
@@ -588,6 +592,7 @@ class Predictor:
                 merged[-1][3] = merged[-1][3] + sp[3]
             else:
                 merged.append(sp)
+        merged = [[label, words[i0], words[i1], ps] for label, i0, i1, ps in merged]  # positions -> word indices
         text = prep.original
         out = []
         words = prep.word_strings()

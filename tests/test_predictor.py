@@ -1,6 +1,7 @@
 """Predictor: API shape, offsets into the caller's text, long documents, safety."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -217,3 +218,26 @@ def test_int8_export_keeps_the_feed_forward_layers_fp32_when_asked(tiny_ckpt, tm
     assert any(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul", "QAttention") for n in nodes)  # the rest is int8
     p = Predictor.from_pretrained(tmp_path / "onnx", backend="onnx")
     assert len(p.predict(["قتل ثلاثة جنود في هجوم", "غارة جوية"])) == 2
+
+
+def test_whole_word_input_predicts_spans_after_the_proclitic(tiny_ckpt, tmp_path):
+    """word_input="whole": the encoder reads `والجيش` as written; the span it tags starts after و."""
+    d = tmp_path / "whole"
+    shutil.copytree(tiny_ckpt, d)
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["normalization"]["word_input"] = "whole"
+    (d / "config.json").write_text(json.dumps(cfg))
+    p = Predictor.from_pretrained(d)
+    first = p.tokenizer(["والجيش"], is_split_into_words=True, add_special_tokens=False)["input_ids"][0]
+    text = "انسحب والجيش من المدينة"
+    others = p.tokenizer(["انسحب", "من", "المدينة"], is_split_into_words=True, add_special_tokens=False)["input_ids"]
+    assert first not in others  # only the written word `والجيش` starts with this piece
+
+    class FirstPieceBackend(MarkerBackend):
+        def __init__(self):
+            self.marker, self.b_actor = first, p.tags.index("B-ACTOR")
+            self.n_tags, self.n_types = len(p.tags), len(p.config.attack_types)
+
+    p.backend = FirstPieceBackend()
+    ents = p.predict(text)["entities"]
+    assert [(e["start"], e["end"], e["text"]) for e in ents] == [(text.index("الجيش"), text.index("الجيش") + 5, "الجيش")]

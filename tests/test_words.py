@@ -36,3 +36,37 @@ def test_shipped_gold_spans_fall_on_word_boundaries():
             word_tags(rec, prepare(rec["text"], cfg), report)
     assert report.spans > 1000
     assert report.misaligned / report.spans < 0.01, report.examples
+
+
+def test_whole_word_input_reads_written_words_and_labels_the_stem():
+    text = "وقال مسؤول إن والجيش وقوات الأمن انتشرت للنظام"
+    split = prepare(text, NormalizationConfig(normalize_alef=False))
+    whole = prepare(text, NormalizationConfig(normalize_alef=False, word_input="whole"))
+    assert whole.words == split.words  # spans are still cut after و ف ب ل
+    assert whole.input_strings() == whole.norm.split()
+    assert len(split.input_strings()) > len(whole.input_strings())
+    # each written word speaks for its last part: the stem after the proclitic
+    assert [whole.word_strings()[whole.owner(i)] for i in range(len(whole.inputs))] == [
+        "قال", "مسؤول", "إن", "الجيش", "قوات", "الأمن", "انتشرت", "نظام"]
+    # "with" keeps written words whole already: nothing to map
+    assert prepare(text, NormalizationConfig(proclitics="with", word_input="whole")).owners is None
+    with pytest.raises(ValueError, match="word_input"):
+        NormalizationConfig(word_input="merged")
+
+
+def test_whole_word_features_put_the_stem_label_on_the_written_word():
+    from rasid.training.features import build_features
+    from rasid.training.tokenizer import build_wordpiece
+
+    text = "انسحب والجيش من المدينة"
+    rec = {"id": "x-1", "text": text, "attack_types": [],
+           "entities": [{"start": text.index("الجيش"), "end": text.index("الجيش") + 5, "label": "ACTOR"}]}
+    tok = build_wordpiece([text.split(), ["و", "الجيش"]], vocab_size=200, min_frequency=1)
+    tags = ["O", "B-ACTOR", "I-ACTOR", "B-KILLED", "I-KILLED", "B-WOUNDED", "I-WOUNDED"]
+    out = {}
+    for mode in ("split", "whole"):
+        feats, _ = build_features([rec], tok, tags, [], 32, 8, NormalizationConfig(word_input=mode), with_types=False)
+        labels = [tags[t] for t in feats[0]["labels"] if t != -100]
+        out[mode] = labels
+    assert out["split"] == ["O", "O", "B-ACTOR", "O", "O"]  # انسحب و الجيش من المدينة
+    assert out["whole"] == ["O", "B-ACTOR", "O", "O"]  # انسحب والجيش من المدينة

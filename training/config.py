@@ -78,6 +78,7 @@ class NormalizationSettings:
     normalize_teh_marbuta: bool = MISSING
     normalize_digits: bool = MISSING
     nfkc_presentation_forms: bool = MISSING
+    word_input: str = MISSING  # split | whole: checked by rasid.inference.normalize
 
 
 @dataclass

@@ -72,7 +72,7 @@ def build_features(
     features: list[dict] = []
     for c in range(0, len(keep), 512):
         chunk = keep[c : c + 512]
-        enc = encode(tokenizer, [preps[i].word_strings() for i in chunk], max_length, stride)
+        enc = encode(tokenizer, [preps[i].input_strings() for i in chunk], max_length, stride)
         word_labels = {i: word_tags(records[i], preps[i], report) for i in chunk} if with_tags else {}
         for w, sample in enumerate(enc["overflow_to_sample_mapping"]):
             i = chunk[sample]
@@ -82,10 +82,10 @@ def build_features(
                 for wid in enc.word_ids(w):
                     if wid is None:
                         labels.append(IGNORE)
-                    elif wid != prev:
-                        labels.append(tag_id[word_labels[i][wid]])
+                    elif wid != prev:  # the label of the word this input speaks for (word_input="whole": its stem)
+                        labels.append(tag_id[word_labels[i][preps[i].owner(wid)]])
                     else:  # later sub-word of the same word
-                        t = word_labels[i][wid]
+                        t = word_labels[i][preps[i].owner(wid)]
                         labels.append(tag_id["I-" + t[2:] if t != "O" else "O"] if label_all_subwords else IGNORE)
                     prev = wid
                 feat["labels"] = labels

@@ -114,7 +114,7 @@ def train(s: TrainConfig) -> dict:
 
             tokenizer = AutoTokenizer.from_pretrained(str(tok_dir), local_files_only=True)
         else:
-            texts = [prepare(r["text"], norm, stems).word_strings() for r in train_recs]
+            texts = [prepare(r["text"], norm, stems).input_strings() for r in train_recs]
             tokenizer = build_wordpiece(texts, s.model.vocab_size, s.model.min_frequency)  # deterministic: same on every rank
             if int(os.environ.get("RANK", "0")) == 0:
                 tokenizer.save_pretrained(str(out / "tokenizer"))
