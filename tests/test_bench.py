@@ -95,3 +95,38 @@ def test_agreement_counts_span_type_and_count_differences():
     assert r["type_agreement"] == round(1 - 1 / 16, 4)  # one of 2 x 8 decisions differs
     assert r["count_agreement"] == 0.0  # the one span in both has 3 against 4
     assert r["max_type_score_gap"] == 0.6 and r["spans"] == [3, 3]
+
+
+@pytest.mark.parametrize("file,keep", [("model.onnx", "ffn"), ("model.int8.onnx", "ffn"), ("model.int8.onnx", "none")])
+def test_breakdown_counts_the_matmul_flops_of_the_exported_graph(tiny_ckpt, tmp_path_factory, file, keep):
+    """The operator profile's FLOPs, read from recorded shapes, match the model's own count:
+    dense layers 2 * params * tokens, attention 4 * T^2 * H per layer, within the small heads."""
+    pytest.importorskip("onnxruntime")
+    import numpy as np
+
+    import breakdown
+    from rasid.inference.export import export_onnx
+    from rasid.models.modeling import RasidConfig
+
+    out = tmp_path_factory.getbasetemp() / f"breakdown_onnx_{keep}"
+    if not (out / file).is_file():  # one export writes both graphs: reused across parameters
+        export_onnx(tiny_ckpt, out, quantize="int8", int8_keep=keep)
+    enc = RasidConfig.from_pretrained(tiny_ckpt).encoder
+    h, L, inter = enc.hidden_size, enc.num_hidden_layers, enc.intermediate_size
+    batches = [(np.ones((b, t), dtype=np.int64), np.ones((b, t), dtype=np.int64)) for b, t in [(4, 20), (2, 31)]]
+    expected = sum(L * (2 * b * t * (4 * h * h + 2 * h * inter) + 4 * b * t * t * h) for (ids, _) in batches
+                   for b, t in [ids.shape]) / 1e9
+    ops = breakdown.onnx_profile(out / file, batches, 1)
+    measured = sum(o["gflop"] for k, o in ops.items() if k in breakdown.MATMUL_OPS)
+    assert expected <= measured <= expected * 1.15  # + the token and type heads (7 and 8 outputs of H)
+    if file == "model.int8.onnx" and keep == "none":
+        assert any(k in breakdown.INT8_OPS and o["gflop"] for k, o in ops.items())  # int8 products are counted too
+    assert 0 < sum(o["ms"] for o in ops.values())
+
+
+def test_matmul_flop_from_recorded_shapes():
+    import breakdown
+
+    assert breakdown.matmul_flop("MatMul", [[2, 5, 8], []], [[2, 5, 3]]) == 2 * 10 * 8 * 3  # weight pre-packed: no shape
+    assert breakdown.matmul_flop("Attention", [[2, 5, 8], [8, 24]], [[2, 5, 8]]) == 2 * 10 * 8 * 24 + 4 * 2 * 25 * 8
+    assert breakdown.matmul_flop("MatMul", [[7]], [[7]]) == 0.0
