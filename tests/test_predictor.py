@@ -241,3 +241,8 @@ def test_whole_word_input_predicts_spans_after_the_proclitic(tiny_ckpt, tmp_path
     p.backend = FirstPieceBackend()
     ents = p.predict(text)["entities"]
     assert [(e["start"], e["end"], e["text"]) for e in ents] == [(text.index("الجيش"), text.index("الجيش") + 5, "الجيش")]
+    # two ACTORs joined by و: the proclitic has no prediction of its own but still keeps them apart
+    text = "انسحب والجيش والجيش من المدينة"
+    ents = p.predict(text)["entities"]
+    assert [e["text"] for e in ents] == ["الجيش", "الجيش"]
+    assert ents[0]["end"] < ents[1]["start"]
