@@ -11,7 +11,8 @@ writes it, ONNX int8 with every dense layer quantised), the same segments go thr
 2. with the runtime's profiler on (onnxruntime's per-node profile, torch.profiler for
    torch): time per operator type, and for the matrix products their FLOPs from the
    shapes the profiler records, so each one's GFLOP/s can be set against this machine's
-   peak for its kernel family (bench/peaks.py).
+   peak for its kernel family (bench/peaks.py: torch.mm for torch, onnxruntime's MatMul
+   for ONNX fp32 nodes, its MatMulInteger for int8 nodes).
 
 The two runs are separate because profiling slows the run it watches. The table answers
 "which operation holds each target back": a target on % of peak is held back by the
@@ -140,7 +141,8 @@ def run(shape: str, work: Path, n: int, threads: int, pk: dict) -> list[dict]:
         mm_ms, mm_gflop = sum(o["ms"] for o in mm.values()), sum(o["gflop"] for o in mm.values())
         # each product against the peak of its own kernel family: int8 nodes against the int8
         # peak, fp32 ones against the fp32 peak (the default int8 graph has both)
-        ideal_ms = sum(1000 * o["gflop"] / (pk["int8_gops"] if k in INT8_OPS else pk["fp32_gflops"]) for k, o in mm.items())
+        fp32_peak = pk["fp32_gflops"] if backend == "torch" else pk["onnx_fp32_gflops"]
+        ideal_ms = sum(1000 * o["gflop"] / (pk["int8_gops"] if k in INT8_OPS else fp32_peak) for k, o in mm.items())
         rows.append({
             "shape": shape, "variant": name, "segments": n, "total_s": round(total, 2),
             "outside_model_share": round(1 - timed.seconds / total, 3),
@@ -176,7 +178,8 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     pk = peaks.measure(args.threads)
-    print(f"peaks: fp32 {pk['fp32_gflops']} GFLOP/s ({pk['fp32_kernel']}), int8 {pk['int8_gops']} GOP/s ({pk['int8_kernel']})")
+    print(f"peaks: torch fp32 {pk['fp32_gflops']} GFLOP/s ({pk['fp32_kernel']}), ONNX fp32 {pk['onnx_fp32_gflops']} "
+          f"GFLOP/s ({pk['onnx_fp32_kernel']}), int8 {pk['int8_gops']} GOP/s ({pk['int8_kernel']})")
     with tempfile.TemporaryDirectory() as tmp:
         build(args.shape, Path(tmp))
         rows = run(args.shape, Path(tmp), args.segments, args.threads, pk)

@@ -16,9 +16,10 @@ vocabulary, 12 layers, hidden 768), ``e5`` (the default encoder: 12 layers,
 hidden 384, 33,221 pieces) and ``tiny``.
 
 "% of peak" divides useful forward FLOP/s by this machine's matmul peak for
-the variant's kernel family (bench/peaks.py: ``torch.mm`` for fp32,
-onnxruntime's MatMulInteger for int8); a peak that fails a sanity check gets
-no percentage. The CPU model and flags go into the results with the figures.
+the variant's kernel family (bench/peaks.py: ``torch.mm`` for torch fp32,
+onnxruntime's MatMul for ONNX fp32, its MatMulInteger for int8; each the best of
+a few sizes); a peak that fails a sanity check gets no percentage. The CPU
+model and flags go into the results with the figures.
 """
 
 from __future__ import annotations
@@ -139,8 +140,9 @@ def with_ratio_and_peak(res: dict, base: dict, rate: str, pk: dict, int8_problem
     if res["name"].startswith("rasid-predict-"):  # the whole command: load time included, no kernel fraction
         res["fraction_of_peak"], res["of_peak"] = None, "n/a (whole command)"
     else:
+        fp32 = pk.get("onnx_fp32_gflops", pk["fp32_gflops"]) if res["name"].startswith("rasid-onnx") else pk["fp32_gflops"]
         res["fraction_of_peak"], res["of_peak"] = peaks.fraction_of_peak(
-            res["useful_gflops"], pk["int8_gops"] if is_int8 else pk["fp32_gflops"], int8_problem if is_int8 else None)
+            res["useful_gflops"], pk["int8_gops"] if is_int8 else fp32, int8_problem if is_int8 else None)
     return res
 
 
@@ -185,10 +187,11 @@ def main() -> None:
     common += ["--quick"] if args.quick else []
     cpu = peaks.cpu_info()
     pk = spawn(["--variant", "peaks", *common])
-    int8_problem = peaks.int8_peak_problem(pk["fp32_gflops"], pk["int8_gops"])
+    int8_problem = peaks.int8_peak_problem(max(pk["fp32_gflops"], pk.get("onnx_fp32_gflops", 0.0)), pk["int8_gops"])
     flags = ", ".join(f for f, on in cpu["flags"].items() if on) or "none of " + ", ".join(cpu["flags"])
     print(f"CPU: {cpu['model']} ({cpu['logical_cpus']} logical CPUs; {flags}); {args.threads} threads")
     print(f"matmul peaks (median after warm-up): fp32 {pk['fp32_gflops']} GFLOP/s ({pk['fp32_kernel']}), "
+          f"ONNX fp32 {pk['onnx_fp32_gflops']} GFLOP/s ({pk['onnx_fp32_kernel']}), "
           f"int8 {pk['int8_gops']} GOP/s ({pk['int8_kernel']})" + (f"; int8 % of peak: {int8_problem}" if int8_problem else ""))
     variants, arts, training, tokenizers = [], [], [], {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -130,3 +130,16 @@ def test_matmul_flop_from_recorded_shapes():
     assert breakdown.matmul_flop("MatMul", [[2, 5, 8], []], [[2, 5, 3]]) == 2 * 10 * 8 * 3  # weight pre-packed: no shape
     assert breakdown.matmul_flop("Attention", [[2, 5, 8], [8, 24]], [[2, 5, 8]]) == 2 * 10 * 8 * 24 + 4 * 2 * 25 * 8
     assert breakdown.matmul_flop("MatMul", [[7]], [[7]]) == 0.0
+
+
+@pytest.mark.parametrize("integer", [False, True])
+def test_peak_graphs_are_one_product_with_a_constant_weight(integer):
+    pytest.importorskip("onnxruntime")
+    import numpy as np
+    import onnxruntime as ort
+
+    model = peaks.matmul_model(4, 8, 3, integer=integer)
+    assert [n.op_type for n in model.graph.node] == ["MatMulInteger" if integer else "MatMul"]
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    a = np.ones((4, 8), dtype=np.uint8 if integer else np.float32)
+    assert sess.run(None, {"A": a})[0].shape == (4, 3)
