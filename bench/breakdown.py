@@ -143,9 +143,12 @@ def run(shape: str, work: Path, n: int, threads: int, pk: dict) -> list[dict]:
         # peak, fp32 ones against the fp32 peak (the default int8 graph has both)
         fp32_peak = pk["fp32_gflops"] if backend == "torch" else pk["onnx_fp32_gflops"]
         ideal_ms = sum(1000 * o["gflop"] / (pk["int8_gops"] if k in INT8_OPS else fp32_peak) for k, o in mm.items())
+        real = sum(int(mask.sum()) for _, mask in timed.batches)
+        padded = sum(mask.size for _, mask in timed.batches)
         rows.append({
             "shape": shape, "variant": name, "segments": n, "total_s": round(total, 2),
             "outside_model_share": round(1 - timed.seconds / total, 3),
+            "padding_share": round(1 - real / padded, 3),  # positions the model computes on that are padding
             "matmul_time_share": round(mm_ms / op_ms, 3),
             "matmul_gflops": round(mm_gflop / (mm_ms / 1000), 1) if mm_ms else None,
             "matmul_of_peak": round(ideal_ms / mm_ms, 3) if mm_ms else None,
@@ -157,13 +160,14 @@ def run(shape: str, work: Path, n: int, threads: int, pk: dict) -> list[dict]:
 
 
 def print_rows(rows: list[dict]) -> None:
-    print("| shape | variant | wall s | outside the model | matmul share of model time | matmul GFLOP/s (of peak) "
-          "| model time at peak | top operators (share of model time) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| shape | variant | wall s | outside the model | padding | matmul share of model time | "
+          "matmul GFLOP/s (of peak) | model time at peak | top operators (share of model time) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         top = ", ".join(f"{k.replace('aten::', '')} {100 * o['share']:.0f}%" for k, o in list(r["ops"].items())[:5])
         of_peak = f"{r['matmul_gflops']} ({100 * r['matmul_of_peak']:.0f}%)" if r["matmul_of_peak"] is not None else "n/a"
         print(f"| {r['shape']} | {r['variant']} | {r['total_s']} | {100 * r['outside_model_share']:.0f}% | "
+              f"{100 * r['padding_share']:.0f}% | "
               f"{100 * r['matmul_time_share']:.0f}% | {of_peak} | {100 * r['model_of_peak']:.0f}% | {top} |")
 
 
@@ -184,7 +188,10 @@ def main() -> None:
         build(args.shape, Path(tmp))
         rows = run(args.shape, Path(tmp), args.segments, args.threads, pk)
     print_rows(rows)
-    result = {"date": time.strftime("%Y-%m-%d"), "cpu": peaks.cpu_info(), "threads": args.threads, "peaks": pk, "rows": rows}
+    from run import git_commit
+
+    result = {"date": time.strftime("%Y-%m-%d"), "commit": git_commit(), "cpu": peaks.cpu_info(), "threads": args.threads,
+              "peaks": pk, "rows": rows}
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.output}")
 

@@ -1,10 +1,10 @@
 """This machine's matmul peaks, measured with the kernel family each variant runs on.
 
-Each family's peak is the best, over a few matrix sizes, of the median of
-repeats after warm-up: one size alone can sit below what the same kernel does
-on the model's own shapes (on a 2-core EPYC, ``torch.mm`` at 2048x2048 measured
-82 GFLOP/s while BERT-base's layers ran at 110 through onnxruntime), which made
-every fp32 variant "above its peak".
+Each family's peak is the best, over square sizes and BERT-base's own dense
+shapes, of the median of repeats after warm-up: one square size alone sat below
+what the same kernels do in the model (on a 2-core EPYC, ``torch.mm`` at
+2048x2048 measured 82 GFLOP/s while BERT-base's layers ran at 112 through
+onnxruntime), which made every fp32 variant "above its peak".
 
 - torch fp32 (rasid-torch, the pipelines): ``torch.mm``.
 - ONNX fp32: one onnxruntime ``MatMul`` node with a constant weight (MLAS sgemm,
@@ -55,17 +55,19 @@ def median_seconds(fn: Callable[[], object], warmup: int = 2, repeats: int = 7) 
     return statistics.median(times)
 
 
-SIZES = (1024, 2048, 3072)  # square sizes each peak is the best of
+# (M, K, N) products each peak is the best of: squares, and the dense layers of BERT-base over a
+# batch of 2,048 tokens (768 -> 3072 and back), the shapes the model itself runs
+SHAPES = ((1024, 1024, 1024), (2048, 2048, 2048), (3072, 3072, 3072), (2048, 768, 3072), (2048, 3072, 768))
 
 
-def fp32_peak_gflops(threads: int, sizes: tuple[int, ...] = SIZES) -> float:
+def fp32_peak_gflops(threads: int, shapes: tuple[tuple[int, int, int], ...] = SHAPES) -> float:
     import torch
 
     torch.set_num_threads(threads)
     best = 0.0
-    for n in sizes:
-        a, b = torch.randn(n, n), torch.randn(n, n)
-        best = max(best, 2 * n**3 / median_seconds(lambda: torch.mm(a, b)) / 1e9)
+    for m, k, n in shapes:
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        best = max(best, 2 * m * k * n / median_seconds(lambda: torch.mm(a, b)) / 1e9)
     return best
 
 
@@ -99,32 +101,32 @@ def matmul_integer_model(m: int, k: int, n: int):
     return matmul_model(m, k, n, integer=True)
 
 
-def onnx_peak(threads: int, integer: bool, sizes: tuple[int, ...] = SIZES) -> float:
+def onnx_peak(threads: int, integer: bool, shapes: tuple[tuple[int, int, int], ...] = SHAPES) -> float:
     import numpy as np
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     best = 0.0
-    for n in sizes:
-        sess = ort.InferenceSession(matmul_model(n, n, n, integer).SerializeToString(), opts,
+    for m, k, n in shapes:
+        sess = ort.InferenceSession(matmul_model(m, k, n, integer).SerializeToString(), opts,
                                     providers=["CPUExecutionProvider"])
         rng = np.random.default_rng(1)
-        a = rng.integers(0, 256, (n, n), dtype=np.uint8) if integer else rng.standard_normal((n, n)).astype(np.float32)
-        best = max(best, 2 * n**3 / median_seconds(lambda: sess.run(None, {"A": a})) / 1e9)
+        a = rng.integers(0, 256, (m, k), dtype=np.uint8) if integer else rng.standard_normal((m, k)).astype(np.float32)
+        best = max(best, 2 * m * k * n / median_seconds(lambda: sess.run(None, {"A": a})) / 1e9)
     return best
 
 
-def int8_peak_gops(threads: int, sizes: tuple[int, ...] = SIZES) -> float:
-    return onnx_peak(threads, integer=True, sizes=sizes)
+def int8_peak_gops(threads: int, shapes: tuple[tuple[int, int, int], ...] = SHAPES) -> float:
+    return onnx_peak(threads, integer=True, shapes=shapes)
 
 
 def measure(threads: int) -> dict:
-    sizes = "x".join(map(str, SIZES))
+    which = "best of 1024, 2048, 3072 squares and BERT-base's 2048x768x3072, 2048x3072x768"
     return {"fp32_gflops": round(fp32_peak_gflops(threads), 1), "onnx_fp32_gflops": round(onnx_peak(threads, False), 1),
-            "int8_gops": round(int8_peak_gops(threads), 1), "fp32_kernel": f"torch.mm, best of {sizes} squares",
-            "onnx_fp32_kernel": f"onnxruntime MatMul, best of {sizes}",
-            "int8_kernel": f"onnxruntime MatMulInteger (u8 x s8), best of {sizes}"}
+            "int8_gops": round(int8_peak_gops(threads), 1), "fp32_kernel": f"torch.mm, {which}",
+            "onnx_fp32_kernel": f"onnxruntime MatMul, {which}",
+            "int8_kernel": f"onnxruntime MatMulInteger (u8 x s8), {which}"}
 
 
 # -- sanity checks ---------------------------------------------------------------
