@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections import defaultdict
@@ -86,7 +87,9 @@ def onnx_profile(onnx_file: Path, batches, threads: int) -> dict[str, dict[str, 
     sess = ort.InferenceSession(str(onnx_file), opts, providers=["CPUExecutionProvider"])
     for ids, mask in batches:
         sess.run(None, {"input_ids": ids, "attention_mask": mask})
-    events = json.loads(Path(sess.end_profiling()).read_text())
+    profile = Path(sess.end_profiling())
+    events = json.loads(profile.read_text())
+    shutil.rmtree(profile.parent)  # tens of MB for a base-shape run
     ops: dict[str, dict[str, float]] = defaultdict(lambda: {"ms": 0.0, "gflop": 0.0})
     for ev in events:
         args = ev.get("args", {})

@@ -140,7 +140,7 @@ def with_ratio_and_peak(res: dict, base: dict, rate: str, pk: dict, int8_problem
     if res["name"].startswith("rasid-predict-"):  # the whole command: load time included, no kernel fraction
         res["fraction_of_peak"], res["of_peak"] = None, "n/a (whole command)"
     else:
-        fp32 = pk.get("onnx_fp32_gflops", pk["fp32_gflops"]) if res["name"].startswith("rasid-onnx") else pk["fp32_gflops"]
+        fp32 = pk["onnx_fp32_gflops"] if res["name"].startswith("rasid-onnx") else pk["fp32_gflops"]
         res["fraction_of_peak"], res["of_peak"] = peaks.fraction_of_peak(
             res["useful_gflops"], pk["int8_gops"] if is_int8 else fp32, int8_problem if is_int8 else None)
     return res
@@ -187,7 +187,7 @@ def main() -> None:
     common += ["--quick"] if args.quick else []
     cpu = peaks.cpu_info()
     pk = spawn(["--variant", "peaks", *common])
-    int8_problem = peaks.int8_peak_problem(max(pk["fp32_gflops"], pk.get("onnx_fp32_gflops", 0.0)), pk["int8_gops"])
+    int8_problem = peaks.int8_peak_problem(max(pk["fp32_gflops"], pk["onnx_fp32_gflops"]), pk["int8_gops"])
     flags = ", ".join(f for f, on in cpu["flags"].items() if on) or "none of " + ", ".join(cpu["flags"])
     print(f"CPU: {cpu['model']} ({cpu['logical_cpus']} logical CPUs; {flags}); {args.threads} threads")
     print(f"matmul peaks (median after warm-up): fp32 {pk['fp32_gflops']} GFLOP/s ({pk['fp32_kernel']}), "
