@@ -96,6 +96,8 @@ class ModelConfig:
     classifier_dropout: float = MISSING
     normalization: NormalizationSettings = MISSING
     mlm_epochs: float = MISSING  # masked-LM epochs on corpus text before fine-tuning (from-scratch only)
+    freeze_embeddings: bool = MISSING  # keep the pretrained embedding table as it is (pretrained encoders)
+    freeze_layers: int = MISSING  # keep the lowest N transformer layers as they are
 
 
 @dataclass
