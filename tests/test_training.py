@@ -201,7 +201,9 @@ def test_type_threshold_is_fixed_or_tuned_on_dev(value, small_data, tmp_path, mo
 
 @pytest.mark.slow
 def test_local_hf_encoder_fine_tunes(small_data, tmp_path):
-    """model=local with a BERT directory made on the fly (as a user's local AraBERT copy)."""
+    """model=local with a BERT directory made on the fly (as a user's local AraBERT copy),
+    its embeddings and lowest layer frozen: those weights come out as they went in."""
+    from safetensors.torch import load_file
     from transformers import BertConfig, BertModel
 
     from rasid.inference.encoding import prepare
@@ -211,15 +213,36 @@ def test_local_hf_encoder_fine_tunes(small_data, tmp_path):
     texts = [r["text"] for r in load_jsonl(small_data / "train.jsonl")]
     tok = build_wordpiece((prepare(t, NormalizationConfig()).word_strings() for t in texts), 300, 1)
     hf = tmp_path / "my-bert"
-    BertModel(BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+    BertModel(BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                          intermediate_size=64)).save_pretrained(hf)
     tok.save_pretrained(str(hf))
     out = tmp_path / "run"
     s = to_settings(compose_cfg(["model=local", f"model.name_or_path={hf}", "trainer=smoke", "data.use_augmented=false", "data.style_copies=0",
-                                 "model.max_length=48", "model.stride=8", f"output_dir={out}"] + data_overrides(small_data)))
+                                 "model.max_length=48", "model.stride=8", f"output_dir={out}", "model.freeze_embeddings=true",
+                                 "model.freeze_layers=1"] + data_overrides(small_data)))
     train(s)
     cfg = json.loads((out / "model" / "config.json").read_text())
     assert cfg["encoder"]["hidden_size"] == 32 and cfg["pooling"] == "cls"
+    before, after = load_file(hf / "model.safetensors"), load_file(out / "model" / "model.safetensors")
+    after = {k.removeprefix("encoder."): v for k, v in after.items() if k.startswith("encoder.")}
+    kept = [k for k in before if k.startswith(("embeddings.", "encoder.layer.0."))]
+    trained = [k for k in before if k.startswith("encoder.layer.1.") and k.endswith("weight")]
+    assert kept and trained
+    assert all(before[k].equal(after[k]) for k in kept)
+    assert not any(before[k].equal(after[k]) for k in trained)
+
+
+def test_freeze_checks_the_layer_count():
+    from transformers import BertConfig, BertModel
+
+    from rasid.training.train import freeze
+
+    enc = BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32))
+    assert freeze(enc, False, 0) == [] and all(p.requires_grad for p in enc.parameters())
+    with pytest.raises(ConfigError, match="only 2 layers"):
+        freeze(enc, True, 3)
+    assert freeze(enc, True, 2) == ["embeddings", "layers 0-1"]
+    assert all(not p.requires_grad for n, p in enc.named_parameters() if not n.startswith("pooler."))
 
 
 def run_cli(args, **kw):
