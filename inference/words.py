@@ -71,13 +71,13 @@ def fold(word: str) -> str:
 
 # Frequent words whose first letter is و/ف but not a conjunction: a safety net
 # under the lexicon (which knows all of them too).
-_NOT_CLITIC = frozenset(
-    fold(w)
-    for w in """وزارة وزير وزراء وزيرة وكالة وكالات ولاية ولايات وسط وقت وقف وحدات وحدة واشنطن وادي
+_NOT_CLITIC_WORDS = frozenset(
+    """وزارة وزير وزراء وزيرة وكالة وكالات ولاية ولايات وسط وقت وقف وحدات وحدة واشنطن وادي
     وفاة وفق وفقا وقائع واقع واقعة وثيقة وجود وصول وضع وطني وطنية ولاية وكيل وسيط وساطة
     فريق فرقة فصائل فصيل فرع فرنسا فلسطين فلسطيني فلسطينية فجر فترة فجرا فندق فيديو
     فيلق فوج فتاة فتيات فتى فتية فقط فوق فور فورا واحد واحدة واحدا وحيد وحيدا فرد فردا افراد""".split()
 )
+_NOT_CLITIC = frozenset(fold(w) for w in _NOT_CLITIC_WORDS)
 
 
 def remainder_forms(rest: str) -> list[str]:
@@ -160,7 +160,9 @@ def _split_clitics(word: str, stems: frozenset[str]) -> list[str]:
         return list(m.groups())
     # و|ف + a stem that starts entities (وقوات), or + a word: وقتل -> و | قتل;
     # فيصل, فجّر stay whole
-    if word[0] in "وف" and word not in stems:  # an entity stem is whole (فاغنر، فصائل)
+    # these words as written stay whole even before a learnt stem: واحد is "one",
+    # not و + احد (the hamza-less أحد that begins "one of" spans); وأحد still splits
+    if word[0] in "وف" and word not in stems and word not in _NOT_CLITIC_WORDS:  # an entity stem is whole (فاغنر، فصائل)
         cut = _after_marks(word, 1)  # a mark on the conjunction stays with it (وَقتل)
         if cut < len(word) and (word[cut:] in stems or _conjunction_splits(word)):
             return [word[:cut], word[cut:]]

@@ -28,6 +28,14 @@ def test_split(text, words):
     assert [text[s:e] for s, e in split_words(text)] == words
 
 
+def test_learnt_stem_does_not_break_a_whole_number_word():
+    """احد (hamza-less أحد, "one of") is learnt as a span start after و; واحد ("one") stays whole."""
+    stems = frozenset({"احد", "أحد"})
+    text = "قتل جندي واحد وأحد المدنيين وواحدة من النساء"
+    assert [text[s:e] for s, e in split_words(text, stems)] == [
+        "قتل", "جندي", "واحد", "و", "أحد", "المدنيين", "و", "واحدة", "من", "النساء"]
+
+
 def test_shipped_gold_spans_fall_on_word_boundaries():
     cfg = NormalizationConfig()
     report = AlignmentReport(examples=[])
