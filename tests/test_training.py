@@ -242,6 +242,8 @@ def test_freeze_checks_the_layer_count():
     assert freeze(enc, False, 0) == [] and all(p.requires_grad for p in enc.parameters())
     with pytest.raises(ConfigError, match="only 2 layers"):
         freeze(enc, True, 3)
+    with pytest.raises(ConfigError, match="0 or more"):
+        freeze(enc, False, -1)
     assert freeze(enc, True, 2) == ["embeddings", "layers 0-1"]
     assert all(not p.requires_grad for n, p in enc.named_parameters() if not n.startswith("pooler."))
 
