@@ -154,3 +154,27 @@ def test_lexicon_errors_name_file_and_key(tmp_path, monkeypatch, name, key, valu
     assert err.startswith(f"{path}: {key}: expected ") and message in err, err
     assert load_with({k: v for k, v in good.items() if k != key}) == f"{path}: {key}: missing"
     assert load_with({**good, "typo": 1}).startswith(f"{path}: typo: not a known key")
+
+
+# Wordings the templates state in plain words, and the labels the schema gives them (R18, R19).
+# Each must show up in the shipped set with its label, so a template edit that drops a label
+# (or a wording) fails here, not on published news.
+PLAIN_WORDINGS = [
+    ("صواريخ وطائرات مسيّرة", {"SHELLING", "AIRSTRIKE"}),
+    ("هجوم بطائرة مسيّرة", {"AIRSTRIKE"}),
+    ("هجوم بقنبلة", {"BOMBING"}),
+    ("احتجاز رهائن", {"ARMED_ASSAULT", "KIDNAPPING"}),
+    ("سترة ناسفة", {"SUICIDE_BOMBING"}),
+    ("بقنابل يدوية", {"ARMED_ASSAULT"}),
+    ("النار على المتظاهرين", {"ARMED_ASSAULT"}),
+]
+
+
+@pytest.mark.parametrize("wording,labels", PLAIN_WORDINGS)
+def test_plain_wordings_carry_their_labels(wording, labels):
+    shipped = augment.__file__.rsplit("/", 1)[0] + "/corpus/augmented.jsonl"
+    with open(shipped, encoding="utf-8") as f:
+        hits = [r for r in map(json.loads, f) if wording in r["text"]]
+    assert len(hits) >= 5, wording
+    for r in hits:
+        assert labels <= set(r["attack_types"]), (wording, r["attack_types"], r["text"])
