@@ -12,6 +12,7 @@ from rasid.data.schema import validate_record
 ATTACK_TYPES = ("BOMBING", "SUICIDE_BOMBING", "AIRSTRIKE", "SHELLING", "AMBUSH",
                 "ARMED_ASSAULT", "ASSASSINATION", "KIDNAPPING")
 INDIC = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
+SHIPPED = augment.__file__.rsplit("/", 1)[0] + "/corpus/augmented.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +122,7 @@ def test_cli_writes_valid_jsonl(tmp_path):
 
 def test_shipped_augmented_set_is_reproduced():
     """The lexicons moved from code into data/lexicons/: the shipped set (seed 0) is what they generate."""
-    shipped = (augment.__file__.rsplit("/", 1)[0] + "/corpus/augmented.jsonl")
-    with open(shipped, encoding="utf-8") as f:
+    with open(SHIPPED, encoding="utf-8") as f:
         first = [json.loads(next(f)) for _ in range(300)]
     assert augment.generate(300, seed=0) == first
 
@@ -170,11 +170,15 @@ PLAIN_WORDINGS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def shipped_records():
+    with open(SHIPPED, encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
 @pytest.mark.parametrize("wording,labels", PLAIN_WORDINGS)
-def test_plain_wordings_carry_their_labels(wording, labels):
-    shipped = augment.__file__.rsplit("/", 1)[0] + "/corpus/augmented.jsonl"
-    with open(shipped, encoding="utf-8") as f:
-        hits = [r for r in map(json.loads, f) if wording in r["text"]]
+def test_plain_wordings_carry_their_labels(shipped_records, wording, labels):
+    hits = [r for r in shipped_records if wording in r["text"]]
     assert len(hits) >= 5, wording
     for r in hits:
         assert labels <= set(r["attack_types"]), (wording, r["attack_types"], r["text"])
