@@ -167,7 +167,16 @@ PLAIN_WORDINGS = [
     ("سترة ناسفة", {"SUICIDE_BOMBING"}),
     ("بقنابل يدوية", {"ARMED_ASSAULT"}),
     ("النار على المتظاهرين", {"ARMED_ASSAULT"}),
+    ("تفجير مزدوج", {"BOMBING"}),
+    ("الهجوم الجوي", {"AIRSTRIKE"}),
+    ("ثم فتحت النار على", {"BOMBING", "ARMED_ASSAULT"}),
+    ("تخلله اختطاف", {"ARMED_ASSAULT", "KIDNAPPING"}),
+    ("بقذيفة الياسين 105", {"ARMED_ASSAULT"}),
 ]
+
+# Background that names attack kinds without reporting one (section 4: attacks mentioned only
+# in general, denials, tallies over years) must stay without a type.
+NO_ATTACK_WORDINGS = ["غالبًا ما", "تسببت الألغام التي", "تسليم الأسلحة الثقيلة"]
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +191,11 @@ def test_plain_wordings_carry_their_labels(shipped_records, wording, labels):
     assert len(hits) >= 5, wording
     for r in hits:
         assert labels <= set(r["attack_types"]), (wording, r["attack_types"], r["text"])
+
+
+@pytest.mark.parametrize("wording", NO_ATTACK_WORDINGS)
+def test_background_wordings_carry_no_type(shipped_records, wording):
+    hits = [r for r in shipped_records if wording in r["text"]]
+    assert len(hits) >= 5, wording
+    for r in hits:
+        assert r["attack_types"] == [], (wording, r["attack_types"], r["text"])
