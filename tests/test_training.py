@@ -67,7 +67,7 @@ def test_default_run_hyperparameters():
             a["weight_decay"]) == (1e-4, 2e-3, 3, 0.1, 0.01)
     assert (a["per_device_train_batch_size"], a["per_device_eval_batch_size"], a["lr_scheduler_type"],
             s.trainer.early_stopping_patience, s.seed) == (32, 64, "linear", 6, 13)
-    assert (s.data.augmented_limit, s.data.style_copies, s.model.freeze_embeddings, s.model.freeze_layers) == (3000, 1, True, 0)
+    assert (s.data.augmented_limit, s.data.style_copies, s.model.freeze_embeddings, s.model.freeze_layers) == (2700, 1, True, 0)
 
 
 def test_bert_base_presets_differ_only_in_name_and_checkpoint():
