@@ -9,7 +9,10 @@ second feed-forward layer, and as the plain traced graph; predicts every segment
 and prints, against torch fp32: the share of entity spans (same start, end and
 label) and of attack-type decisions (segment x type) that agree, the largest
 attack-score difference, and the share of segments where the casualty counts
-agree. The issue's bar is 99% for spans and types; trained weights matter here,
+agree. With ``--speed N`` it then times ``Predictor.predict`` over the first N
+segments (batch 32) for torch and every graph, the graphs interleaved within
+each of ``--repeats`` rounds so that load drifts hit them alike, and prints
+segments/s of the median round, the ratio to torch fp32 and the range. The issue's bar is 99% for spans and types; trained weights matter here,
 since random ones put every score near 0.5 and spans nowhere in particular.
 """
 
@@ -46,12 +49,36 @@ def compare(ref: list[dict], other: list[dict], n_types: int, ref_scores: list[d
     }
 
 
+def time_predictors(predictors: dict, texts: list[str], repeats: int) -> dict:
+    """Seconds per round of predict(texts) for each predictor, rounds interleaved; prints one line each."""
+    import statistics
+    import time
+
+    secs = {label: [] for label in predictors}
+    for _ in range(repeats):
+        for label, p in predictors.items():  # every predictor ran once already (warm caches and arenas)
+            t0 = time.perf_counter()
+            p.predict(texts, batch_size=32)
+            secs[label].append(time.perf_counter() - t0)
+    base = statistics.median(secs["torch-fp32"])
+    out = {}
+    for label, s in secs.items():
+        med = statistics.median(s)
+        out[label] = {"segments_per_s": round(len(texts) / med, 1), "x_torch_fp32": round(base / med, 2),
+                      "min_s": round(min(s), 2), "max_s": round(max(s), 2)}
+        print(f"{label:<32} {len(texts) / med:7.1f} segments/s  {base / med:5.2f}x torch fp32  "
+              f"rounds {min(s):.2f}-{max(s):.2f} s", flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="a trained checkpoint directory")
     ap.add_argument("--data", default=str(REPO / "data" / "corpus" / "test.jsonl"))
     ap.add_argument("--workdir", help="keep the ONNX graphs here (default: a temporary directory)")
     ap.add_argument("--output", help="also write the figures as JSON here")
+    ap.add_argument("--speed", type=int, default=0, metavar="N", help="also time predict() over the first N segments")
+    ap.add_argument("--repeats", type=int, default=5, help="timed rounds with --speed (median and range printed)")
     args = ap.parse_args(argv)
     import transformers
 
@@ -69,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         return decided, [{t["label"]: t["score"] for t in r["attack_types"]} for r in scored]
 
     ref, ref_scores = run(ref_p)
-    rows = {}
+    rows, predictors = {}, {"torch-fp32": ref_p}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.workdir or tmp)
         exports = (("fused", True, "ffn"), ("fused-int8-keep-ffn-output", True, "ffn-output"),
@@ -79,11 +106,16 @@ def main(argv: list[str] | None = None) -> int:
             graphs = ("model.onnx", "model.int8.onnx") if keep == "ffn" else ("model.int8.onnx",)
             for graph in graphs:
                 label = f"onnx-{'fp32' if graph == 'model.onnx' else 'int8'}-{name}"
-                got, scores = run(Predictor.from_pretrained(work / name, backend="onnx", onnx_file=graph))
+                predictors[label] = p = Predictor.from_pretrained(work / name, backend="onnx", onnx_file=graph)
+                got, scores = run(p)
                 rows[label] = r = compare(ref, got, len(every), ref_scores, scores)
                 print(f"{label:<32} spans {100 * r['span_agreement']:6.2f}%  types {100 * r['type_agreement']:6.2f}%  "
                       f"counts {100 * r['count_agreement']:6.2f}%  max type-score gap {r['max_type_score_gap']:.4f}  "
                       f"(spans torch/onnx {r['spans'][0]}/{r['spans'][1]})", flush=True)
+        if args.speed:
+            speed = time_predictors(predictors, texts[: args.speed], args.repeats)
+            for label, r in speed.items():
+                rows.setdefault(label, {})["speed"] = r
     print(f"{len(texts)} segments of {Path(args.data).name}; reference: torch fp32 of {args.model}")
     if args.output:
         Path(args.output).write_text(json.dumps({"model": str(args.model), "data": str(args.data),

@@ -97,6 +97,27 @@ def test_agreement_counts_span_type_and_count_differences():
     assert r["max_type_score_gap"] == 0.6 and r["spans"] == [3, 3]
 
 
+def test_agreement_speed_rounds_interleave_every_predictor(capsys):
+    import agreement
+
+    calls = []
+
+    class Recorder:
+        def __init__(self, name):
+            self.name = name
+
+        def predict(self, texts, batch_size):
+            calls.append((self.name, len(texts), batch_size))
+            return []
+
+    preds = {"torch-fp32": Recorder("t"), "onnx-int8-fused": Recorder("o")}
+    out = agreement.time_predictors(preds, ["a", "b", "c"], repeats=3)
+    assert calls == [("t", 3, 32), ("o", 3, 32)] * 3  # one round = every predictor once, in order
+    assert out["torch-fp32"]["x_torch_fp32"] == 1.0 and set(out) == set(preds)
+    assert all(r["min_s"] <= r["max_s"] and r["segments_per_s"] > 0 for r in out.values())
+    assert "segments/s" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("file,keep", [("model.onnx", "ffn"), ("model.int8.onnx", "ffn"), ("model.int8.onnx", "none")])
 def test_breakdown_counts_the_matmul_flops_of_the_exported_graph(tiny_ckpt, tmp_path_factory, file, keep):
     """The operator profile's FLOPs, read from recorded shapes, match the model's own count:
