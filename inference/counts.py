@@ -201,8 +201,9 @@ _QUALIFIER_TEXT = [
 _QUALIFIER_PHRASES = [(q, [f" {_fold(p)} " for p in ps]) for q, ps in _QUALIFIER_TEXT]
 # Words of those phrases, skipped to find the head (`أكثر من 20` -> `20`).
 _QUANT_WORDS = frozenset(w for _, ps in _QUALIFIER_PHRASES for p in ps for w in p.split()) | {"و"}
-# A trailing `على الأقل` just after the span (the schema leaves it outside).
+# A trailing `على الأقل` or `تقريبًا` just after the span (the schema leaves both outside, R15).
 _AT_LEAST_AFTER = re.compile(r"\s*\(?\s*(?:علي\s+ال?اقل|علي\s+اقل\s+تقدير|في\s+الاقل)(?!\w)")
+_ABOUT_AFTER = re.compile(r"\s*\(?\s*(?:تقريبا|علي\s+وجه\s+التقريب)(?!\w)")
 # An appositive number may follow the head (`مستوطنين اثنين`), but not past these.
 _STOP = _folded_set("من منهم في على إلى عن بين بينهم خلال جراء إثر")
 
@@ -340,8 +341,11 @@ def _qualifier(folded_span: str, after: str) -> str:
     for qualifier, phrases in _QUALIFIER_PHRASES:
         if any(p in padded for p in phrases):
             return qualifier
-    if _AT_LEAST_AFTER.match(_fold(after[:40])):
+    tail = _fold(after[:40])
+    if _AT_LEAST_AFTER.match(tail):
         return "at_least"
+    if _ABOUT_AFTER.match(tail):
+        return "about"
     return "exact"
 
 
@@ -375,7 +379,7 @@ def parse_count(span: str, after: str = "") -> tuple[int | None, str | None]:
     """Integer stated by a KILLED/WOUNDED span and its qualifier.
     `span` is the entity text exactly as in the article (may contain diacritics, tatweel,
     Arabic-Indic digits, a leading quantifier). `after` is the text that follows the span
-    (used only to detect a trailing `على الأقل` / `على الاقل` -> at_least).
+    (used only to detect a trailing `على الأقل` -> at_least or `تقريبًا` -> about).
     Returns (count, qualifier); (None, None) for vague quantities (العشرات، عدد من، آخرين، آخرون، عدة أشخاص، بعض...).
 
     Bad input is what a caller can pass: a non-string (-> (None, None)), any text
