@@ -70,6 +70,14 @@ def test_default_run_hyperparameters():
     assert (s.data.augmented_limit, s.data.style_copies, s.model.freeze_embeddings, s.model.freeze_layers) == (2700, 1, True, 0)
 
 
+def test_final_fit_override_from_the_readme_trains_on_train_and_dev():
+    """The README's one-line final fit: both files as training data, no dev set (so no early stopping)."""
+    s = to_settings(compose_cfg(["data.train=[${paths.corpus_dir}/train.jsonl,${paths.corpus_dir}/dev.jsonl]",
+                                 "data.dev=null"]))
+    assert [Path(p).name for p in s.data.train] == ["train.jsonl", "dev.jsonl"] and s.data.dev is None
+    assert all(Path(p).is_file() for p in s.data.train)
+
+
 def test_bert_base_presets_differ_only_in_name_and_checkpoint():
     base = {p: (REPO / "configs" / "model" / f"{p}.yaml").read_text() for p in PRESETS[2:]}
     for preset, text in base.items():
