@@ -142,8 +142,11 @@ def _check_labels(records: list[dict], path: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if not argv:
+    if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
+        return 0 if argv else 2
+    if not Path(argv[0]).is_file():
+        print(f"{argv[0]}: no such file", file=sys.stderr)
         return 2
     records, errors = compile_file(argv[0])
     errors += _check_labels(records, argv[0])
