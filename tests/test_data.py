@@ -8,7 +8,7 @@ from conftest import CORPUS, load_jsonl
 from rasid.data import cli
 from rasid.data.build import near_duplicate_pairs, shingles, jaccard
 from rasid.data.convert import conll_to_jsonl, jsonl_to_conll, labelstudio_to_jsonl
-from rasid.data.markup import parse_markup, to_markup
+from rasid.data.markup import main as markup_main, parse_markup, to_markup
 from rasid.data.schema import DataError, LabelSet, load_corpus, validate_file
 
 GOOD = {"id": "a", "text": "قتل سبعة جنود في هجوم لتنظيم داعش", "entities": [
@@ -90,6 +90,14 @@ def test_no_near_duplicates_across_splits():
              if owner[i] != owner[j]]
     assert cross == []
     assert jaccard(shingles("a b c d e"), shingles("a b c d e")) == 1.0
+
+
+def test_markup_command_help_and_missing_file(tmp_path, capsys):
+    assert markup_main(["--help"]) == 0
+    assert "markup" in capsys.readouterr().out
+    missing = tmp_path / "nope.jsonl"
+    assert markup_main([str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == f"{missing}: no such file"
 
 
 def test_markup_roundtrip():
