@@ -219,7 +219,7 @@ _STOP = _folded_set("من منهم في على إلى عن بين بينهم خ�
 #   * تين / تان is always dual: feminine nouns pluralise in ات;
 #   * a construct dual drops its ن (`عنصري أمن`): accepted for _BROKEN nouns.
 _BROKEN = _folded_set("""جندي طفل عنصر ضابط شرطي دركي رجل امرأة فتاة سيدة شاب شخص فرد قتيل جريح حارس
-    راكب راعي طبيب قائد طالب ولد صبي شقيق شيخ زعيم نائب أمير قاضي عالم رقيب ابن شهيد""")
+    راكب راعي طبيب قائد طالب ولد صبي شقيق شيخ زعيم نائب أمير قاضي عالم رقيب ابن شهيد نجل""")
 _SOUND = _folded_set("""مدني مستوطن مسلح مقاتل مواطن موظف متطوع مسعف صحفي مسؤول قيادي عسكري مجند
     منتسب سائق عامل مزارع ناشط مصور مراسل معلم مهندس مقيم إعلامي مدرس متظاهر آخر""")
 _PLURALS = _folded_set("""جنود عناصر رجال نساء شبان شباب قتلى جرحى أسرى ضحايا صبيان فتيان عميان غلمان
@@ -229,6 +229,9 @@ _VAGUE = _folded_set("""عشرات العشرات مئات المئات آلاف
 _PERSONS = _BROKEN | _SOUND
 _FATHA, _KASRA, _SUKUN = "\u064e", "\u0650", "\u0652"
 _CONSTRUCT_FATHA = re.compile(f"{_FATHA}[{_MARKS}]*ي[{_MARKS}]*$")
+# A dual loses its ن before a possessive pronoun: طفليها، ابنيه، حارساه. Only for _BROKEN nouns,
+# since a sound plural in construct looks the same (مرافقيه is his escorts).
+_POSSESSED_DUAL = re.compile("(.{3,}?)[يا](?:ه|ها|هم|هما)")
 _YN_MARKS = re.compile(f"([{_MARKS}]*)ي([{_MARKS}]*)ن([{_MARKS}]*)$")
 
 
@@ -260,6 +263,9 @@ def _is_dual(raw: str, tok: str, has_next: bool, next_tok: str = "") -> bool:
                 or (len(stem) >= 4 and stem.startswith("م"))  # participle: مجندان، مسلحان
                 or (len(stem) == 4 and stem[1] == "ا")  # فاعل: حارسان، راكبان
                 or (len(stem) == 4 and stem[2] == "ا"))  # فعّال: صيادان، بحاران
+    possessed = _POSSESSED_DUAL.fullmatch(tok)
+    if possessed and possessed.group(1) in _BROKEN:
+        return True
     if tok.endswith("ين"):
         vowels = _vowels_say_dual(raw)
         return vowels if vowels is not None else tok[:-2] in _BROKEN
@@ -351,7 +357,9 @@ def _qualifier(folded_span: str, after: str) -> str:
 
 def _count(pairs: list[tuple[str, str]]) -> int | None:
     toks = [f for _, f in pairs]
-    head = next((i for i, t in enumerate(toks) if t not in _QUANT_WORDS), None)
+    # an article glued to digits (`قرابة ال30 شخصا`) is split off by _TOKEN: skip it like a quantifier
+    head = next((i for i, t in enumerate(toks) if t not in _QUANT_WORDS
+                 and not (t == "ال" and toks[i + 1:i + 2] and toks[i + 1][0].isdigit())), None)
     if head is None:
         return None
     # 1. A number at the head (`سبعة أفراد`, `20 شخصًا`) or as an appositive

@@ -267,7 +267,16 @@ CASES = [
     # و between two small numbers is two counts, not a sum
     ("5 و 7", "", 5, E),
     ("جندي وأربعة", "", 1, E),
+    # a dual before a possessive pronoun drops its ن (only nouns whose plural is broken)
+    ("طفليها", "", 2, E),
+    ("ابنيه", "", 2, E),
+    ("حارساه", "", 2, E),
+    ("نجليه", "", 2, E),
+    # an article glued to digits, as some outlets print it
+    ("قرابة ال30 شخصا", "", 30, "about"),
+    ("ال30 قتيلا", "", 30, E),
     # --- not a count
+    ("ال", "", None, None),
     ("", "", None, None),
     ("   ", "", None, None),
     ("hello world", "", None, None),
@@ -287,6 +296,12 @@ def test_cases_are_distinct():
 @pytest.mark.parametrize("span,after,count,qualifier", CASES, ids=[f"{i}:{c[0]}" for i, c in enumerate(CASES)])
 def test_parse_count(span, after, count, qualifier):
     assert parse_count(span, after) == (count, qualifier)
+
+
+def test_sound_plural_in_construct_is_not_a_dual():
+    # مرافقيه (his escorts) ends like طفليها (her two children); only broken-plural nouns read as duals
+    assert parse_count("مرافقيه")[0] != 2
+    assert parse_count("طفليها")[0] == 2
 
 
 def test_default_after_and_int_type():
