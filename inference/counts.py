@@ -322,6 +322,16 @@ def quantifier_before(words: list[str], i: int) -> int:
     return best
 
 
+def quantifier_at(words: list[str], i: int) -> int:
+    """Number of words of the longest leading quantifier that starts at ``words[i]``; 0 if none."""
+    best = 0
+    for phrase in LEADING_QUANTIFIERS:
+        n = len(phrase)
+        if n > best and tuple(_fold(w) for w in words[i : i + n]) == phrase:
+            best = n
+    return best
+
+
 def is_multiplier(word: str) -> bool:
     """ألف، آلاف، مليون... (also after digits: `12 ألف`)."""
     return _fold(word) in _MULTIPLIERS

@@ -24,7 +24,7 @@ import rasid.models  # noqa: F401  (registers the rasid model with transformers'
 from rasid.models.configuration import CheckpointError, load_config
 
 from .backends import DEFAULT_BATCH_SIZE, OnnxBackend, TorchBackend
-from .counts import is_counted_noun, is_multiplier, is_number_word, parse_count, quantifier_before
+from .counts import is_counted_noun, is_multiplier, is_number_word, parse_count, quantifier_at, quantifier_before
 from .encoding import Prepared, check_fast_tokenizer, encode, first_subword_positions, prepare
 from .normalize import MARK_RANGES, TATWEEL, NormalizationConfig
 from .schema import COUNT_LABELS, EVENT_CODES
@@ -216,7 +216,11 @@ def _extend_count(w0: int, w1: int, words: list[str], free) -> tuple[int, int]:
     number words and multipliers around it, the brackets around the number, the
     counted noun after it and the quantifier before it."""
     nums = [k for k in range(w0, w1 + 1) if _is_numeric(words[k])]
-    if not nums:  # only the counted noun was tagged: `(15) | جريحًا`, `12 ألف | قتيل`
+    q = quantifier_at(words, w0)
+    if not nums and q and w1 < w0 + q < len(words) and _is_numeric(words[w0 + q]) \
+            and all(free(m) for m in range(w1 + 1, w0 + q + 1)):
+        nums = [w0 + q]  # only (part of) the quantifier was tagged: `ما يربو | على 40 ألف شخص`
+    elif not nums:  # only the counted noun was tagged: `(15) | جريحًا`, `12 ألف | قتيل`
         k = w0 - 1
         if k >= 0 and words[k] in _BRACKETS.values():
             k -= 1

@@ -212,6 +212,14 @@ def test_refine_spans_on_words():
     assert refine_spans(spans, words) == [("KILLED", 1, 4, 0.9), ("ACTOR", 6, 7, 0.8)]
 
 
+def test_a_span_on_the_quantifier_alone_grows_to_the_number_phrase():
+    words = ["مقتل", "ما", "يربو", "على", "40", "ألف", "شخص", "في", "الحرب"]
+    assert refine_spans([("KILLED", 1, 2, 0.6)], words) == [("KILLED", 1, 6, 0.6)]
+    # a quantifier with no number after it stays as it was
+    words = ["قتل", "أكثر", "من", "المدنيين"]
+    assert refine_spans([("KILLED", 1, 1, 0.6)], words) == [("KILLED", 1, 1, 0.6)]
+
+
 # ---------------------------------------------------------------- 5. attack-type thresholds
 from rasid.training.evaluate import THRESHOLD_BOUNDS, _best_threshold, shrink_threshold, tune_thresholds  # noqa: E402
 
