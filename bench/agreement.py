@@ -12,8 +12,9 @@ attack-score difference, and the share of segments where the casualty counts
 agree. With ``--speed N`` it then times ``Predictor.predict`` over the first N
 segments (batch 32) for torch and every graph, the graphs interleaved within
 each of ``--repeats`` rounds so that load drifts hit them alike, and prints
-segments/s of the median round, the ratio to torch fp32 and the range. The issue's bar is 99% for spans and types; trained weights matter here,
-since random ones put every score near 0.5 and spans nowhere in particular.
+segments/s of the median round, the ratio to torch fp32 and the range. The
+issue's bar is 99% for spans and types; trained weights matter here, since
+random ones put every score near 0.5 and spans nowhere in particular.
 """
 
 from __future__ import annotations

@@ -311,25 +311,24 @@ LEADING_QUANTIFIERS = tuple(
 )
 
 
+_LONGEST_QUANTIFIER = max(map(len, LEADING_QUANTIFIERS))
+
+
+def _longest_quantifier(folded: tuple[str, ...], ending: bool) -> int:
+    """Words in the longest leading quantifier at the end (``ending``) or start of ``folded``."""
+    return max((len(p) for p in LEADING_QUANTIFIERS
+                if (folded[len(folded) - len(p):] if ending else folded[:len(p)]) == p), default=0)
+
+
 def quantifier_before(words: list[str], i: int) -> int:
     """Number of words just before ``words[i]`` that form a leading quantifier
     (`أكثر من`, `ما لا يقل عن`, `قرابة`); 0 if none. Longest phrase wins."""
-    best = 0
-    for phrase in LEADING_QUANTIFIERS:
-        n = len(phrase)
-        if n > best and i - n >= 0 and tuple(_fold(w) for w in words[i - n : i]) == phrase:
-            best = n
-    return best
+    return _longest_quantifier(tuple(_fold(w) for w in words[max(0, i - _LONGEST_QUANTIFIER):i]), ending=True)
 
 
 def quantifier_at(words: list[str], i: int) -> int:
     """Number of words of the longest leading quantifier that starts at ``words[i]``; 0 if none."""
-    best = 0
-    for phrase in LEADING_QUANTIFIERS:
-        n = len(phrase)
-        if n > best and tuple(_fold(w) for w in words[i : i + n]) == phrase:
-            best = n
-    return best
+    return _longest_quantifier(tuple(_fold(w) for w in words[i:i + _LONGEST_QUANTIFIER]), ending=False)
 
 
 def is_multiplier(word: str) -> bool:
