@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from rasid.inference.counts import trailing_qualifier
 from rasid.inference.schema import ATTACK_TYPES, COUNT_LABELS, ENTITY_LABELS, QUALIFIERS
 
 
@@ -82,6 +83,9 @@ def _check_record(rec, labels: LabelSet, unknown: list[tuple[str, str, str]]) ->
             q = e.get("qualifier")
             if q is not None and q not in QUALIFIERS:
                 problems.append(f"{where} ({surface!r}): unknown qualifier {q!r} (known: {', '.join(QUALIFIERS)})")
+            elif q in (None, "exact") and (after := trailing_qualifier(text[t:])):
+                problems.append(f"{where} ({surface!r}): followed by {text[t:t + 12].strip()!r}, "
+                                f"so its qualifier is {after!r}, not {q!r} (R15)")
         spans.append((s, t, i))
     spans.sort()
     for (s1, t1, i1), (s2, t2, i2) in zip(spans, spans[1:]):

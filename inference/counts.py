@@ -356,12 +356,18 @@ def _qualifier(folded_span: str, after: str) -> str:
     for qualifier, phrases in _QUALIFIER_PHRASES:
         if any(p in padded for p in phrases):
             return qualifier
+    return trailing_qualifier(after) or "exact"
+
+
+def trailing_qualifier(after: str) -> str | None:
+    """`at_least` / `about` when the text just after a count span starts with
+    `على الأقل` / `تقريبًا` (outside the span, R15), else None."""
     tail = _fold(after[:40])
     if _AT_LEAST_AFTER.match(tail):
         return "at_least"
     if _ABOUT_AFTER.match(tail):
         return "about"
-    return "exact"
+    return None
 
 
 def _count(pairs: list[tuple[str, str]]) -> int | None:

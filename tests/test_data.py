@@ -38,6 +38,8 @@ def test_good_record_is_valid(tmp_path):
     (lambda r: r["entities"][0].update(count="7"), "non-negative integer or null"),
     (lambda r: r["entities"][0].update(qualifier="roughly"), "unknown qualifier"),
     (lambda r: r["entities"].append({"start": 10, "end": 20, "label": "ACTOR"}), "overlap"),
+    (lambda r: r.update(text=r["text"][:13] + " على الأقل" + r["text"][13:],
+                        entities=[r["entities"][0]]), "qualifier is 'at_least', not 'exact'"),
     (lambda r: r.update(attack_types=["RAID"]), "unknown attack type 'RAID'"),
     (lambda r: r.update(text=5), "non-string 'text'"),
     (lambda r: r.pop("id"), "'id'"),
