@@ -4,8 +4,9 @@
     python bench/agreement.py --model DIR --data FILE.jsonl --workdir /tmp/onnx
 
 Exports the checkpoint as ``rasid-export`` writes it (fused; int8 with the
-feed-forward layers in fp32), with every int8 layer quantised or all but the
-second feed-forward layer, and as the plain traced graph; predicts every segment with each,
+feed-forward layers and the attention output projection in fp32), with only
+the feed-forward layers in fp32, all but the second feed-forward layer
+int8, every layer int8, and as the plain traced graph; predicts every segment with each,
 and prints, against torch fp32: the share of entity spans (same start, end and
 label) and of attack-type decisions (segment x type) that agree, the largest
 attack-score difference, and the share of segments where the casualty counts
@@ -100,11 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     rows, predictors = {}, {"torch-fp32": ref_p}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.workdir or tmp)
-        exports = (("fused", True, "ffn"), ("fused-int8-keep-ffn-output", True, "ffn-output"),
-                   ("fused-int8-all", True, "none"), ("unfused", False, "ffn"))
+        exports = (("fused", True, "ffn+attn-output"), ("fused-int8-keep-ffn", True, "ffn"),
+                   ("fused-int8-keep-ffn-output", True, "ffn-output"), ("fused-int8-all", True, "none"),
+                   ("unfused", False, "ffn+attn-output"))
         for name, fused, keep in exports:
             export_onnx(args.model, work / name, quantize="int8", optimize=fused, int8_keep=keep)
-            graphs = ("model.onnx", "model.int8.onnx") if keep == "ffn" else ("model.int8.onnx",)
+            graphs = ("model.onnx", "model.int8.onnx") if keep == "ffn+attn-output" else ("model.int8.onnx",)
             for graph in graphs:
                 label = f"onnx-{'fp32' if graph == 'model.onnx' else 'int8'}-{name}"
                 predictors[label] = p = Predictor.from_pretrained(work / name, backend="onnx", onnx_file=graph)

@@ -202,7 +202,7 @@ def test_onnx_backend_agrees_with_torch_on_test_split(tiny_ckpt, tmp_path):
     assert q.backend.session is not None and len(q.predict(texts[:5])) == 5
 
 
-@pytest.mark.parametrize("keep", ["ffn", "none"])
+@pytest.mark.parametrize("keep", ["ffn+attn-output", "ffn", "none"])
 def test_int8_export_keeps_the_feed_forward_layers_fp32_when_asked(tiny_ckpt, tmp_path, keep):
     pytest.importorskip("onnxruntime")
     import onnx
@@ -213,8 +213,10 @@ def test_int8_export_keeps_the_feed_forward_layers_fp32_when_asked(tiny_ckpt, tm
     nodes = onnx.load(str(tmp_path / "onnx" / "model.int8.onnx")).graph.node
     fp32_ffn = [n.name for n in nodes if n.op_type == "MatMul" and ("/intermediate/dense/" in n.name or (
         "/output/dense/" in n.name and "/attention/" not in n.name))]
-    layers = 1  # the tiny checkpoint's depth: two feed-forward MatMuls per layer
-    assert len(fp32_ffn) == (2 * layers if keep == "ffn" else 0)
+    fp32_attn_out = [n.name for n in nodes if n.op_type == "MatMul" and "/attention/output/dense/" in n.name]
+    layers = 1  # the tiny checkpoint's depth: two feed-forward MatMuls and one attention output per layer
+    assert len(fp32_ffn) == (2 * layers if keep in ("ffn", "ffn+attn-output") else 0)
+    assert len(fp32_attn_out) == (layers if keep == "ffn+attn-output" else 0)
     assert any(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul", "QAttention") for n in nodes)  # the rest is int8
     p = Predictor.from_pretrained(tmp_path / "onnx", backend="onnx")
     assert len(p.predict(["قتل ثلاثة جنود في هجوم", "غارة جوية"])) == 2
