@@ -83,7 +83,7 @@ def _check_record(rec, labels: LabelSet, unknown: list[tuple[str, str, str]]) ->
             q = e.get("qualifier")
             if q is not None and q not in QUALIFIERS:
                 problems.append(f"{where} ({surface!r}): unknown qualifier {q!r} (known: {', '.join(QUALIFIERS)})")
-            elif q in (None, "exact") and (after := trailing_qualifier(text[t:])):
+            elif e.get("count") is not None and q in (None, "exact") and (after := trailing_qualifier(text[t:])):
                 problems.append(f"{where} ({surface!r}): followed by {text[t:t + 12].strip()!r}, "
                                 f"so its qualifier is {after!r}, not {q!r} (R15)")
         spans.append((s, t, i))

@@ -53,6 +53,16 @@ def test_each_violation_is_reported_with_file_and_line(tmp_path, mutate, message
     assert any(p.startswith(f"{path}:2:") and message in p for p in problems), problems
 
 
+def test_vague_count_before_at_least_is_not_reported(tmp_path):
+    """Only a stated number takes a qualifier: `العشرات على الأقل` stays count null, qualifier null."""
+    text = "قتل العشرات على الأقل في هجوم"
+    rec = {"id": "v", "text": text, "attack_types": ["ARMED_ASSAULT"],
+           "entities": [{"start": 4, "end": 11, "label": "KILLED", "count": None, "qualifier": None}]}
+    assert text[4:11] == "العشرات"
+    _, problems = validate_file(write(tmp_path, [rec]))
+    assert problems == []
+
+
 def test_invalid_json_and_duplicate_ids(tmp_path):
     path = write(tmp_path, [GOOD, "{not json", GOOD, "[1, 2]"])
     _, problems = validate_file(path)
