@@ -91,7 +91,7 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path, quantize: str | None
         q_path = out_dir / "model.int8.onnx"
         # fused contrib ops carry no inferred types: tell the quantiser their tensors are fp32
         quantize_dynamic(str(onnx_path), str(q_path), weight_type=QuantType.QInt8, per_channel=True,
-                         nodes_to_exclude=ffn_nodes(onnx.load(str(onnx_path)), int8_keep),
+                         nodes_to_exclude=fp32_nodes(onnx.load(str(onnx_path)), int8_keep),
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         written.append(q_path)
     elif quantize:
@@ -99,7 +99,7 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path, quantize: str | None
     return written
 
 
-def ffn_nodes(graph_model, keep: str) -> list[str]:
+def fp32_nodes(graph_model, keep: str) -> list[str]:
     """Names of the dense MatMuls that ``keep`` leaves in fp32 (HF BERT-family module names)."""
     names = [n.name for n in graph_model.graph.node if n.op_type in ("MatMul", "Gemm")]
     second = [n for n in names if "/output/dense/" in n and "/attention/" not in n]  # (B, T, 4H) -> (B, T, H)
