@@ -4,7 +4,8 @@
 
 Splits are fixed by a stable hash of each segment's id (about 70/15/15), and
 near-duplicate segments (shingled Jaccard >= 0.5) are kept in the same split,
-so no test segment has a near-copy in training.
+so no test segment has a near-copy in training. Every segment's ``theatre``
+must be a key of ``corpus/theatres.tsv``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,27 @@ from .schema import DataError, validate_record, write_jsonl
 CORPUS = Path(__file__).parent / "corpus"
 SPLITS = (("train", 70), ("dev", 85), ("test", 100))  # cumulative percent
 CLUSTER_JACCARD = 0.5
+THEATRES = CORPUS / "theatres.tsv"
+
+
+def load_theatres(path: Path = THEATRES) -> dict[str, str]:
+    """The registry of theatre keys: ``key<TAB>what it covers`` a line, ``#`` lines are comments."""
+    out = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, sep, name = line.partition("\t")
+        if not sep or not key or not name.strip() or key in out:
+            raise ValueError(f"{path}:{n}: expected a new `key<TAB>name` line, got {line!r}")
+        out[key] = name.strip()
+    return out
+
+
+def theatre_problem(rec: dict, theatres: dict[str, str]) -> str | None:
+    t = rec.get("theatre")
+    if t in theatres:
+        return None
+    return f"theatre {t!r} is not a key of {THEATRES.name} (add it there with what it covers, or use one of its keys)"
 
 
 def shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
@@ -70,6 +92,7 @@ def assign_splits(records: list[dict]) -> dict[str, list[dict]]:
 
 def main(argv: list[str] | None = None) -> int:
     src = sorted((CORPUS / "src").glob("*.markup.jsonl"))
+    theatres = load_theatres(CORPUS / THEATRES.name)
     records, problems = [], []
     for f in src:
         recs, errs = compile_file(f)
@@ -77,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         for r in recs:
             r.setdefault("source", "handwritten")
             problems += [f"{f}: {r['id']}: {p}" for p in validate_record(r)]
+            if (p := theatre_problem(r, theatres)) is not None:
+                problems.append(f"{f}: {r['id']}: {p}")
         records += recs
     if problems:
         print(DataError(problems), file=sys.stderr)

@@ -104,6 +104,37 @@ def test_no_near_duplicates_across_splits():
     assert jaccard(shingles("a b c d e"), shingles("a b c d e")) == 1.0
 
 
+def test_shipped_theatres_are_registered():
+    """One registry of theatre keys for hand-written segments and templates: no place counted under two keys."""
+    from rasid.data.augment import THEATRE_WEIGHTS
+    from rasid.data.build import load_theatres
+
+    keys = set(load_theatres())
+    used = {r.get("theatre") for s in ("train", "dev", "test", "augmented") for r in load_jsonl(CORPUS / f"{s}.jsonl")}
+    assert used <= keys, used - keys
+    assert set(THEATRE_WEIGHTS) <= keys, set(THEATRE_WEIGHTS) - keys
+
+
+def test_build_names_an_unregistered_theatre(tmp_path, monkeypatch, capsys):
+    from rasid.data import build
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "theatres.tsv").write_text("# comment\nsyria\tSyria\n", encoding="utf-8")
+    seg = {"id": "s-1", "theatre": "syria", "attack_types": ["ARMED_ASSAULT"],
+           "markup": "قتل [[KILLED 7|سبعة جنود]] في هجوم لـ[[ACTOR|تنظيم داعش]]"}
+    src = write(tmp_path / "src", [seg, seg | {"id": "s-2", "theatre": "atlantis"}], "a.markup.jsonl")
+    monkeypatch.setattr(build, "CORPUS", tmp_path)
+    assert build.main() == 1
+    err = capsys.readouterr().err
+    assert f"{src}: s-2: theatre 'atlantis' is not a key of theatres.tsv" in err and "s-1" not in err
+    src.write_text(json.dumps(seg, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert build.main() == 0
+    assert sum(len(load_jsonl(tmp_path / f"{s}.jsonl")) for s in ("train", "dev", "test")) == 1
+    (tmp_path / "theatres.tsv").write_text("syria\tSyria\nsyria\tSyria again\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="theatres.tsv:2: expected a new"):
+        build.main()
+
+
 def test_markup_command_help_and_missing_file(tmp_path, capsys):
     assert markup_main(["--help"]) == 0
     assert "markup" in capsys.readouterr().out
