@@ -73,7 +73,7 @@ def _fine_tune(encoder_dir, data, out, extra):
         "model=local", f"model.name_or_path={encoder_dir}", "model.pooling=mean", "trainer.args.learning_rate=3e-4",
         "trainer.args.num_train_epochs=10", "model.max_length=64", "model.stride=16", "trainer.args.warmup_steps=0.1",
         "trainer.args.per_device_train_batch_size=16", "trainer.early_stopping_patience=0", "trainer.html_reports=false",
-        "trainer.args.report_to=[]", "trainer.progress_bar=false", "trainer.num_threads=1", "data.use_augmented=false", "data.style_copies=0",
+        "trainer.args.report_to=[]", "trainer.progress_bar=false", "trainer.num_threads=1", "trainer.args.bf16=false", "data.use_augmented=false", "data.style_copies=0",
         f"data.train={data}/train.jsonl", f"data.dev={data}/dev.jsonl", f"data.test={data}/test.jsonl",
         f"output_dir={out}", *extra,
     ]))

@@ -1,5 +1,6 @@
 """Training: config composition and its errors, smoke runs per task, local HF encoders, resume, eval CLI."""
 
+import functools
 import json
 import signal
 import subprocess
@@ -68,6 +69,29 @@ def test_default_run_hyperparameters():
     assert (a["per_device_train_batch_size"], a["per_device_eval_batch_size"], a["lr_scheduler_type"],
             s.trainer.early_stopping_patience, s.seed) == (32, 64, "linear", 6, 13)
     assert (s.data.augmented_limit, s.data.style_copies, s.model.freeze_embeddings, s.model.freeze_layers) == (2700, 1, True, 0)
+    from rasid.training.config import native_bf16
+
+    assert a["bf16"] is native_bf16() and to_settings(compose_cfg(SHRINK)).trainer.args["bf16"] is False
+
+
+@pytest.mark.parametrize("cuda, cuda_bf16, avx512_bf16, amx, expected", [
+    (False, False, True, False, True), (False, False, False, True, True), (False, False, False, False, False),
+    (False, False, None, None, False),  # a torch without the private checks: unknown, so fp32
+    (True, True, False, False, True), (True, False, True, True, False),
+])
+def test_native_bf16_follows_the_hardware(monkeypatch, cuda, cuda_bf16, avx512_bf16, amx, expected):
+    import torch
+
+    from rasid.training.config import native_bf16
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: cuda_bf16)
+    for name, value in (("_is_avx512_bf16_supported", avx512_bf16), ("_is_amx_tile_supported", amx)):
+        if value is None:
+            monkeypatch.delattr(torch.cpu, name, raising=False)
+        else:
+            monkeypatch.setattr(torch.cpu, name, lambda v=value: v, raising=False)
+    assert native_bf16() is expected
 
 
 def test_final_fit_override_from_the_readme_trains_on_train_and_dev():
@@ -186,6 +210,36 @@ def test_smoke_train_each_task(task, small_data, tmp_path):
 
     res = Predictor.from_pretrained(model).predict("قتل ثلاثة جنود في هجوم")
     assert set(res) == {"entities", "attack_types", "events"}
+
+
+@pytest.mark.slow
+def test_bf16_training_saves_fp32_weights(small_data, tmp_path, monkeypatch):
+    """trainer.args.bf16=true: the training steps run under bf16 autocast, the checkpoint stays fp32 and loads as usual."""
+    import torch
+    from safetensors import safe_open
+
+    from rasid.inference.predictor import Predictor
+    from rasid.models.modeling import RasidForEventExtraction
+
+    seen = []
+    forward = RasidForEventExtraction.forward
+
+    @functools.wraps(forward)  # the Trainer reads forward's signature to choose batch columns
+    def spy(self, *args, **kwargs):
+        if self.training:
+            seen.append((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(RasidForEventExtraction, "forward", spy)
+    out = tmp_path / "bf16"
+    train(to_settings(compose_cfg(SHRINK + data_overrides(small_data) + [
+        f"output_dir={out}", "trainer.args.bf16=true", "trainer.html_reports=false"])))
+    assert seen and set(seen) == {(True, torch.bfloat16)}
+    with safe_open(out / "model" / "model.safetensors", "pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float32}
+    monkeypatch.undo()
+    res = Predictor.from_pretrained(out / "model").predict(["قتل ثلاثة جنود في هجوم", "انفجرت سيارة مفخخة"])
+    assert len(res) == 2 and all(set(r) == {"entities", "attack_types", "events"} for r in res)
 
 
 @pytest.mark.slow

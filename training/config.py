@@ -152,6 +152,20 @@ def register() -> None:
         from rasid.models.e5 import default_dir
 
         OmegaConf.register_new_resolver("rasid_e5", lambda: str(default_dir()))
+    if not OmegaConf.has_resolver("rasid_native_bf16"):
+        # ``${rasid_native_bf16:}``: whether this machine computes bfloat16 natively (trainer.args.bf16)
+        OmegaConf.register_new_resolver("rasid_native_bf16", native_bf16)
+
+
+def native_bf16() -> bool:
+    """True where bfloat16 runs natively: a CUDA GPU that supports it, or a CPU with AVX512-BF16 or
+    AMX. Elsewhere autocast emulates bf16 and steps get slower than fp32, so the default stays fp32."""
+    import torch
+
+    if torch.cuda.is_available():
+        return bool(torch.cuda.is_bf16_supported())
+    cpu = torch.cpu  # the two checks are private in torch 2.x: absent means unknown, so fp32
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
 
 
 class ConfigError(ValueError):
