@@ -6,8 +6,8 @@
 Exports the checkpoint as ``rasid-export`` writes it (fused; int8 with the
 feed-forward layers and the attention output projection in fp32), with only
 the feed-forward layers in fp32, all but the second feed-forward layer
-int8, every layer int8, and as the plain traced graph; predicts every segment with each,
-and prints, against torch fp32: the share of entity spans (same start, end and
+int8, every layer int8, and as the plain traced graph; predicts every segment with each
+(and with torch in bfloat16), and prints, against torch fp32: the share of entity spans (same start, end and
 label) and of attack-type decisions (segment x type) that agree, the largest
 attack-score difference, and the share of segments where the casualty counts
 agree. With ``--speed N`` it then times ``Predictor.predict`` over the first N
@@ -98,7 +98,18 @@ def main(argv: list[str] | None = None) -> int:
         return decided, [{t["label"]: t["score"] for t in r["attack_types"]} for r in scored]
 
     ref, ref_scores = run(ref_p)
+
+    def report(label, got, scores):
+        r = compare(ref, got, len(every), ref_scores, scores)
+        print(f"{label:<32} spans {100 * r['span_agreement']:6.2f}%  types {100 * r['type_agreement']:6.2f}%  "
+              f"counts {100 * r['count_agreement']:6.2f}%  max type-score gap {r['max_type_score_gap']:.4f}  "
+              f"(spans torch/other {r['spans'][0]}/{r['spans'][1]})", flush=True)
+        return r
+
     rows, predictors = {}, {"torch-fp32": ref_p}
+    # torch in bfloat16 (weights and activations): fast where the CPU has native bf16, emulated and slow elsewhere
+    predictors["torch-bf16"] = p = Predictor.from_pretrained(args.model, dtype="bfloat16")
+    rows["torch-bf16"] = report("torch-bf16", *run(p))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.workdir or tmp)
         exports = (("fused", True, "ffn+attn-output"), ("fused-int8-keep-ffn", True, "ffn"),
@@ -110,11 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             for graph in graphs:
                 label = f"onnx-{'fp32' if graph == 'model.onnx' else 'int8'}-{name}"
                 predictors[label] = p = Predictor.from_pretrained(work / name, backend="onnx", onnx_file=graph)
-                got, scores = run(p)
-                rows[label] = r = compare(ref, got, len(every), ref_scores, scores)
-                print(f"{label:<32} spans {100 * r['span_agreement']:6.2f}%  types {100 * r['type_agreement']:6.2f}%  "
-                      f"counts {100 * r['count_agreement']:6.2f}%  max type-score gap {r['max_type_score_gap']:.4f}  "
-                      f"(spans torch/onnx {r['spans'][0]}/{r['spans'][1]})", flush=True)
+                rows[label] = report(label, *run(p))
         if args.speed:
             speed = time_predictors(predictors, texts[: args.speed], args.repeats)
             for label, r in speed.items():

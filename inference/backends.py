@@ -59,8 +59,9 @@ def resolve_device(device: str | None = "auto"):
 def resolve_dtype(device, dtype: str | None = None):
     """Compute dtype: ``None``/``auto`` -> bf16 on GPUs that have it (else fp16), fp16 on mps, fp32 on cpu.
 
-    Half precision halves memory and roughly doubles matmul speed on a GPU; on a CPU
-    fp32 is the fast path (and keeps CPU predictions bit-identical across versions).
+    Half precision halves memory and roughly doubles matmul speed on a GPU. On a CPU ``auto``
+    keeps fp32, so predictions do not depend on the CPU's instruction set; ``bfloat16`` is
+    faster where the CPU computes it natively (AVX512-BF16, AMX) and slower where it is emulated.
     """
     import torch
 
