@@ -235,6 +235,7 @@ def test_bf16_training_saves_fp32_weights(small_data, tmp_path, monkeypatch):
     train(to_settings(compose_cfg(SHRINK + data_overrides(small_data) + [
         f"output_dir={out}", "trainer.args.bf16=true", "trainer.html_reports=false"])))
     assert seen and set(seen) == {(True, torch.bfloat16)}
+    assert "- Training precision: bf16 autocast, fp32 weights" in (out / "model" / "README.md").read_text(encoding="utf-8")
     with safe_open(out / "model" / "model.safetensors", "pt") as f:
         assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float32}
     monkeypatch.undo()
@@ -260,6 +261,7 @@ def test_type_threshold_is_fixed_or_tuned_on_dev(value, small_data, tmp_path, mo
     assert tuned == ([] if value == "0.3" else [30])  # tuned once, on the 30 dev segments
     card = (out / "model" / "README.md").read_text(encoding="utf-8")
     assert ("one for all types" in card) == (value == "0.3")
+    assert "- Training precision: fp32\n" in card  # trainer=smoke pins fp32
 
 
 @pytest.mark.slow

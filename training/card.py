@@ -110,6 +110,7 @@ def write_model_card(path: Path, config, results: dict, s) -> None:
 - Data files:
 {data or '  - (not recorded)'}
 - Seed: {s.seed}
+- Training precision: {'bf16 autocast, fp32 weights' if s.trainer.args.get('bf16') else 'fp16 autocast, fp32 weights' if s.trainer.args.get('fp16') else 'fp32'}
 
 ## Metrics
 Entity F1 is seqeval strict IOB2 micro over words; attack-type F1 is micro over labels.
