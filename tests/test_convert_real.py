@@ -319,7 +319,8 @@ def card_for(tmp_path, entity_labels, attack_types=()):
                              attack_types=list(attack_types), max_length=128, stride=32, normalization={},
                              thresholds={})
     s = SimpleNamespace(model=SimpleNamespace(name_or_path=None, encoder={}, preset="tiny"), seed=13,
-                        data=SimpleNamespace(train=["aner.jsonl"], use_augmented=False, augmented=[]))
+                        data=SimpleNamespace(train=["aner.jsonl"], use_augmented=False, augmented=[]),
+                        trainer=SimpleNamespace(args={"bf16": False, "fp16": False}))
     path = tmp_path / "README.md"
     write_model_card(path, config, {"dev": {"n_segments": 3}}, s)
     return path.read_text(encoding="utf-8")
