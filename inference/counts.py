@@ -201,14 +201,12 @@ _QUALIFIER_TEXT = [
 _QUALIFIER_PHRASES = [(q, [f" {_fold(p)} " for p in ps]) for q, ps in _QUALIFIER_TEXT]
 # Words of those phrases, skipped to find the head (`أكثر من 20` -> `20`).
 _QUANT_WORDS = frozenset(w for _, ps in _QUALIFIER_PHRASES for p in ps for w in p.split()) | {"و"}
-# A trailing `على الأقل` or `تقريبًا` just after the span (the schema leaves both outside, R15).
-_AT_LEAST_AFTER = re.compile(r"\s*\(?\s*(?:علي\s+ال?اقل|علي\s+اقل\s+تقدير|في\s+الاقل)(?!\w)")
-_ABOUT_AFTER = re.compile(r"\s*\(?\s*(?:تقريبا|علي\s+وجه\s+التقريب)(?!\w)")
-# ... or set off by commas (`4 اشخاص، علي الاقل، في`): only when a comma or the end follows,
-# since `، علي الاقل 3 منهم` qualifies the number after it.
-_COMMAS = r"\s*[،,]\s*(?:{})\s*(?:[،,.]|$)"
-_AT_LEAST_COMMAS = re.compile(_COMMAS.format(r"علي\s+ال?اقل|علي\s+اقل\s+تقدير|في\s+الاقل"))
-_ABOUT_COMMAS = re.compile(_COMMAS.format(r"تقريبا|علي\s+وجه\s+التقريب"))
+# A trailing `على الأقل` or `تقريبًا` just after the span (the schema leaves both outside, R15), bare
+# or set off by commas (`4 اشخاص، علي الاقل، في`); between commas only when a comma or the end
+# follows, since `، علي الاقل 3 منهم` qualifies the number after it.
+_TRAILING = r"\s*(?:\(?\s*(?:{0})(?!\w)|[،,]\s*(?:{0})\s*(?:[،,.]|$))"
+_AT_LEAST_AFTER = re.compile(_TRAILING.format(r"علي\s+ال?اقل|علي\s+اقل\s+تقدير|في\s+الاقل"))
+_ABOUT_AFTER = re.compile(_TRAILING.format(r"تقريبا|علي\s+وجه\s+التقريب"))
 # An appositive number may follow the head (`مستوطنين اثنين`), but not past these.
 _STOP = _folded_set("من منهم في على إلى عن بين بينهم خلال جراء إثر")
 
@@ -368,9 +366,9 @@ def trailing_qualifier(after: str) -> str | None:
     """`at_least` / `about` when the text just after a count span starts with
     `على الأقل` / `تقريبًا` (outside the span, R15), bare or between commas, else None."""
     tail = _fold(after[:40])
-    if _AT_LEAST_AFTER.match(tail) or _AT_LEAST_COMMAS.match(tail):
+    if _AT_LEAST_AFTER.match(tail):
         return "at_least"
-    if _ABOUT_AFTER.match(tail) or _ABOUT_COMMAS.match(tail):
+    if _ABOUT_AFTER.match(tail):
         return "about"
     return None
 
